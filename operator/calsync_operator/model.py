@@ -9,10 +9,8 @@ that says what to fix — the operator puts it into ``Ready=False``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from calsync_operator.identity import source_key
 
