@@ -1,0 +1,163 @@
+"""The CRD on a real API server: it installs, each rule rejects its invalid example with its
+message, the examples are accepted, and ``kubectl get csync`` shows the printer columns.
+
+Runs only with ``CALSYNC_TEST_KUBECONFIG`` pointing at a disposable cluster (kind, k3s) and
+``kubectl`` on PATH. It installs the CRD and works in a namespace of its own, deleted afterwards.
+Invalid manifests are sent with ``--dry-run=server``, so nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from crdcheck import CRD_PATH, EXAMPLES, Case, load_cases, load_yaml
+
+KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
+
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(not KUBECONFIG, reason="set CALSYNC_TEST_KUBECONFIG to run against a real cluster"),
+    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH"),
+]
+
+SCHEMA_CASES = load_cases("schema")
+CEL_CASES = load_cases("cel")
+VALID_CASES = load_cases("valid")
+
+
+def kubectl(*args: str, stdin: Any = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    text = yaml.safe_dump(stdin) if stdin is not None else None
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", KUBECONFIG, *args],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def namespace() -> Iterator[str]:
+    kubectl("apply", "-f", str(CRD_PATH))
+    kubectl("wait", "--for=condition=Established", "crd/calendarsyncs.calsync.dev", "--timeout=60s")
+    name = f"calsync-crd-{uuid.uuid4().hex[:8]}"
+    kubectl("create", "namespace", name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def _server_path(field: str) -> str:
+    """``spec.sources.0.colorId`` as the API server writes it: ``spec.sources[0].colorId``."""
+    return re.sub(r"\.(\d+)", r"[\1]", field)
+
+
+def _rejection(namespace: str, case: Case) -> subprocess.CompletedProcess[str]:
+    if case.old is None:
+        return kubectl(
+            "create", "-n", namespace, "--dry-run=server", "-f", "-", stdin=case.manifest, check=False
+        )
+    # A transition rule needs a stored object to compare with.
+    old = {**case.old, "metadata": {**case.old["metadata"], "name": f"upd-{case.id}"}}
+    new = {**case.manifest, "metadata": {**case.manifest["metadata"], "name": f"upd-{case.id}"}}
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=old)
+    return kubectl("apply", "-n", namespace, "--dry-run=server", "-f", "-", stdin=new, check=False)
+
+
+@pytest.mark.parametrize("case", SCHEMA_CASES, ids=[c.id for c in SCHEMA_CASES])
+def test_server_rejects_invalid_manifest(namespace: str, case: Case) -> None:
+    result = _rejection(namespace, case)
+    assert result.returncode != 0
+    assert _server_path(case.field) in result.stderr
+
+
+@pytest.mark.parametrize("case", CEL_CASES, ids=[c.id for c in CEL_CASES])
+def test_server_rule_rejects_with_its_message(namespace: str, case: Case) -> None:
+    result = _rejection(namespace, case)
+    assert result.returncode != 0
+    assert case.message in result.stderr
+
+
+@pytest.mark.parametrize("case", VALID_CASES, ids=[c.id for c in VALID_CASES])
+def test_server_accepts_edge_case(namespace: str, case: Case) -> None:
+    result = _rejection(namespace, case)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_server_accepts_example_and_defaults_it(namespace: str, path: Path) -> None:
+    manifest = load_yaml(path)
+    kubectl("apply", "-n", namespace, "-f", str(path))
+    stored = json.loads(
+        kubectl("get", "csync", manifest["metadata"]["name"], "-n", namespace, "-o", "json").stdout
+    )
+    assert stored["spec"]["filters"]["window"]["futureDays"] > 0  # defaults applied by the server
+    assert stored["spec"]["push"]["enabled"] in (True, False)
+
+
+def test_kubectl_get_shows_printer_columns(namespace: str) -> None:
+    manifest = load_yaml(EXAMPLES[0])
+    name = manifest["metadata"]["name"]
+    kubectl("apply", "-n", namespace, "-f", str(EXAMPLES[0]))
+    status = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Synced",
+                    "message": "ok",
+                    "lastTransitionTime": "2026-11-25T08:00:00Z",
+                }
+            ],
+            "sourceCount": 2,
+            "eventsSynced": 42,
+            "lastSyncTime": "2026-11-25T08:00:00Z",
+            "nextChannelExpiry": "2026-12-02T08:00:00Z",
+        }
+    }
+    kubectl(
+        "patch",
+        "csync",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+    table = kubectl("get", "csync", name, "-n", namespace).stdout.splitlines()
+    assert re.split(r"\s{2,}", table[0].strip()) == [
+        "NAME",
+        "READY",
+        "SOURCES",
+        "TARGET",
+        "SYNCED",
+        "LAST SYNC",
+        "AGE",
+    ]
+    assert re.split(r"\s{2,}", table[1].strip())[:5] == [name, "True", "2", "alice.central@example.com", "42"]
+    wide = kubectl("get", "csync", name, "-n", namespace, "-o", "wide").stdout.splitlines()
+    assert "REASON" in wide[0]
+    assert "CHANNEL EXPIRES" in wide[0]
+    assert "Synced" in wide[1]
+
+
+def test_kubectl_explain_reads_well(namespace: str) -> None:
+    text = kubectl("explain", "calendarsync.spec.sources").stdout
+    assert "The calendars to copy from" in text
+    assert "credentials" in text
+    assert "calendarId" in text
