@@ -21,11 +21,16 @@ Event = dict[str, Any]
 class GoogleError(Exception):
     """A Google API error that retries did not (or must not) fix. ``reason`` is Google's."""
 
-    def __init__(self, status: int, reason: str, message: str = "") -> None:
+    def __init__(
+        self, status: int, reason: str, message: str = "", *, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{status} {reason}: {message}" if message else f"{status} {reason}")
         self.status = status
         self.reason = reason
         self.message = message
+        # Seconds Google asked us to wait (Retry-After), or the adapter's advice (hours for
+        # quotaExceeded): callers use it as kopf.TemporaryError(delay=...).
+        self.retry_after = retry_after
 
     @property
     def retryable(self) -> bool:

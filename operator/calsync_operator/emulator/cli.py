@@ -1,0 +1,65 @@
+"""``calsync emulator``: run the Google Calendar emulator standalone.
+
+Prints the root URL (what ``CALSYNC_GOOGLE_API_ROOT`` and a token JSON's ``token_uri`` point
+at) and a ready-to-use token JSON, then serves until interrupted. Cheap to import: uvicorn and
+the app load only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from calsync_operator.errors import CliError
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="run the Google Calendar v3 emulator (for tests, demos and your own code)",
+        description=(
+            "Serve a Google Calendar v3 emulator over HTTP: events, sync tokens, batches, push "
+            "channels, OAuth token refresh, plus a control API under /_emulator/. "
+            "See docs/emulator.md for pointing google-api-python-client at it."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (default: 8765; 0 = any free)"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    import uvicorn
+
+    from calsync_operator.emulator.app import create_app
+    from calsync_operator.emulator.server import KEEP_ALIVE_SECONDS, PortInUse, bind_socket
+
+    try:
+        sock = bind_socket(args.host, args.port)
+    except PortInUse as exc:
+        raise CliError(str(exc), hint="pick another port with --port, or stop what listens there") from None
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    root = f"http://{host}:{port}/"
+    print(f"Google Calendar emulator listening on {root}", flush=True)
+    print(f"  CALSYNC_GOOGLE_API_ROOT={root}", flush=True)
+    print(f"  token_uri={root}token   batch_uri={root}batch/calendar/v3", flush=True)
+    config = uvicorn.Config(
+        create_app(),
+        log_level=args.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
+    try:
+        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    finally:
+        sock.close()
+    return 0

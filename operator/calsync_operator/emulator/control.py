@@ -1,0 +1,145 @@
+"""``/_emulator/``: the control API (not Google's), for tests in other processes and demos.
+
+The same operations as ``EmulatorServer``'s Python methods, as JSON over HTTP:
+
+- ``POST /_emulator/refresh-tokens/revoke`` / ``.../restore`` ``{"refresh_token"}``
+- ``POST /_emulator/access-tokens/expire``
+- ``POST /_emulator/calendars/{calendarId}/invalidate-sync-tokens``
+- ``GET /_emulator/calendars/{calendarId}/events?includeCancelled=true``
+- ``GET|POST|DELETE /_emulator/faults`` (POST body: method, status, reason, retry_after,
+  latency, probability, count)
+- ``POST /_emulator/pushes/drop`` ``{"probability"}``
+- ``POST /_emulator/pages/short`` ``{"probability"}`` (list pages cut short, even empty)
+- ``GET /_emulator/channels?calendarId=``
+- ``GET /_emulator/counters``
+- ``POST /_emulator/reset``
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from calsync_operator.emulator.state import EmulatorState
+
+
+def _state(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    return body
+
+
+def _problem(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+async def revoke_refresh_token(request: Request) -> Response:
+    body = await _body(request)
+    if not body.get("refresh_token"):
+        return _problem("refresh_token is required")
+    _state(request).tokens.revoke(str(body["refresh_token"]))
+    return Response(status_code=204)
+
+
+async def restore_refresh_token(request: Request) -> Response:
+    body = await _body(request)
+    if not body.get("refresh_token"):
+        return _problem("refresh_token is required")
+    _state(request).tokens.restore(str(body["refresh_token"]))
+    return Response(status_code=204)
+
+
+async def expire_access_tokens(request: Request) -> Response:
+    _state(request).tokens.expire_access_tokens()
+    return Response(status_code=204)
+
+
+async def invalidate_sync_tokens(request: Request) -> Response:
+    _state(request).store.invalidate_sync_tokens(str(request.path_params["calendarId"]))
+    return Response(status_code=204)
+
+
+async def calendar_events(request: Request) -> Response:
+    include = request.query_params.get("includeCancelled", "false") == "true"
+    return JSONResponse({"items": _state(request).events(str(request.path_params["calendarId"]), include)})
+
+
+async def faults(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "DELETE":
+        state.faults.clear()
+        return Response(status_code=204)
+    if request.method == "POST":
+        body = await _body(request)
+        allowed = {"method", "status", "reason", "retry_after", "latency", "probability", "count"}
+        unknown = set(body) - allowed
+        if unknown:
+            return _problem(f"unknown fault fields: {sorted(unknown)}; allowed: {sorted(allowed)}")
+        try:
+            rule = state.inject_fault(**body)
+        except (TypeError, ValueError) as exc:
+            return _problem(str(exc))
+        return JSONResponse(rule.to_json(), status_code=201)
+    return JSONResponse({"items": [r.to_json() for r in state.faults.rules()]})
+
+
+async def drop_pushes(request: Request) -> Response:
+    body = await _body(request)
+    try:
+        _state(request).drop_pushes(float(body.get("probability", 0.0)))
+    except ValueError as exc:
+        return _problem(str(exc))
+    return Response(status_code=204)
+
+
+async def short_pages(request: Request) -> Response:
+    body = await _body(request)
+    try:
+        _state(request).short_pages(float(body.get("probability", 0.0)))
+    except ValueError as exc:
+        return _problem(str(exc))
+    return Response(status_code=204)
+
+
+async def channels(request: Request) -> Response:
+    return JSONResponse({"items": _state(request).channels(request.query_params.get("calendarId"))})
+
+
+async def counters(request: Request) -> Response:
+    return JSONResponse(_state(request).snapshot().to_json())
+
+
+async def reset(request: Request) -> Response:
+    _state(request).reset()
+    return Response(status_code=204)
+
+
+def control_routes() -> list[Route]:
+    return [
+        Route("/refresh-tokens/revoke", revoke_refresh_token, methods=["POST"]),
+        Route("/refresh-tokens/restore", restore_refresh_token, methods=["POST"]),
+        Route("/access-tokens/expire", expire_access_tokens, methods=["POST"]),
+        Route("/calendars/{calendarId}/invalidate-sync-tokens", invalidate_sync_tokens, methods=["POST"]),
+        Route("/calendars/{calendarId}/events", calendar_events, methods=["GET"]),
+        Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/pushes/drop", drop_pushes, methods=["POST"]),
+        Route("/pages/short", short_pages, methods=["POST"]),
+        Route("/channels", channels, methods=["GET"]),
+        Route("/counters", counters, methods=["GET"]),
+        Route("/reset", reset, methods=["POST"]),
+    ]
