@@ -17,6 +17,12 @@ from calsync_operator.errors import CliError
 
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
 COMMANDS: tuple[str, ...] = (
+    "calsync_webhook.cli",
+    "calsync_operator.emulator.cli",
+    "calsync_operator.operator_cli",
+    "calsync_operator.auth_cli",
+    "calsync_operator.check_cli",
+    "calsync_operator.demo.cli",
 )
 
 

@@ -169,7 +169,7 @@ def test_patching_an_instance_creates_an_exception(emulator: EmulatorServer) -> 
     )
 
     assert moved["recurringEventId"] == "moved00001"
-    assert moved["originalStartTime"] == {"dateTime": "2026-12-02T09:00:00+00:00"}
+    assert moved["originalStartTime"] == {"dateTime": "2026-12-02T09:00:00Z"}
     assert moved["start"]["dateTime"] == "2026-12-02T15:00:00Z"
     expanded = (
         service.events().list(calendarId=cal, singleEvents=True, orderBy="startTime").execute()["items"]

@@ -214,3 +214,25 @@ def test_single_events_incremental_expands_a_changed_series(emulator: EmulatorSe
 
     # The series is expanded within the window of the full sync that issued the token chain.
     assert [e["id"] for e in changes] == [f"series0001_2026120{d}T090000Z" for d in (1, 2, 3)]
+
+
+def test_minimal_cancelled_lists_only_what_google_guarantees(emulator: EmulatorServer) -> None:
+    service, cal = calendar_service(emulator), new_calendar()
+    service.events().insert(
+        calendarId=cal, body=timed(1, id="min0000001", recurrence=["RRULE:FREQ=DAILY"])
+    ).execute()
+    service.events().insert(calendarId=cal, body=timed(2, id="min0000002")).execute()
+    token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
+    service.events().delete(calendarId=cal, eventId="min0000001_20261202T090000Z").execute()
+    service.events().delete(calendarId=cal, eventId="min0000002").execute()
+    emulator.minimal_cancelled()
+
+    changes = {e["id"]: e for e in service.events().list(calendarId=cal, syncToken=token).execute()["items"]}
+
+    occurrence, deleted = changes["min0000001_20261202T090000Z"], changes["min0000002"]
+    assert set(occurrence) >= {"id", "status", "recurringEventId", "originalStartTime"}
+    assert "summary" not in occurrence
+    assert "start" not in deleted
+    assert "summary" not in deleted
+    full = service.events().get(calendarId=cal, eventId="min0000002").execute()
+    assert full["summary"] == "event on 2 at 9"

@@ -135,6 +135,7 @@ async def token(request: Request) -> Response:
 async def authorize(request: Request) -> Response:
     """``GET /auth``: consent is given at once; back to the app with ``code`` and ``state``."""
     state = emulator_state(request)
+    state.counters.round_trip()
     params = request.query_params
     try:
         location = state.tokens.authorize(

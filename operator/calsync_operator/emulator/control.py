@@ -10,6 +10,8 @@ The same operations as ``EmulatorServer``'s Python methods, as JSON over HTTP:
   latency, probability, count)
 - ``POST /_emulator/pushes/drop`` ``{"probability"}``
 - ``POST /_emulator/pages/short`` ``{"probability"}`` (list pages cut short, even empty)
+- ``POST /_emulator/cancelled/minimal`` ``{"enabled"}`` (cancelled events listed with Google's
+  guaranteed fields only)
 - ``GET /_emulator/channels?calendarId=``
 - ``GET /_emulator/counters``
 - ``POST /_emulator/reset``
@@ -116,6 +118,12 @@ async def short_pages(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def minimal_cancelled(request: Request) -> Response:
+    body = await _body(request)
+    _state(request).minimal_cancelled(bool(body.get("enabled", True)))
+    return Response(status_code=204)
+
+
 async def channels(request: Request) -> Response:
     return JSONResponse({"items": _state(request).channels(request.query_params.get("calendarId"))})
 
@@ -139,6 +147,7 @@ def control_routes() -> list[Route]:
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/pushes/drop", drop_pushes, methods=["POST"]),
         Route("/pages/short", short_pages, methods=["POST"]),
+        Route("/cancelled/minimal", minimal_cancelled, methods=["POST"]),
         Route("/channels", channels, methods=["GET"]),
         Route("/counters", counters, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),

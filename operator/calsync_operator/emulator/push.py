@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import random
 import re
-import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -145,6 +144,8 @@ class PushNotifier:
         now_ms = int(time.time() * 1000)
         ttl = DEFAULT_TTL_SECONDS
         params = body.get("params") or {}
+        if not isinstance(params, dict):
+            raise bad_request("Invalid params: expected an object.", location="params")
         if "ttl" in params:
             try:
                 ttl = max(1, min(int(str(params["ttl"])), MAX_TTL_SECONDS))
@@ -152,7 +153,11 @@ class PushNotifier:
                 raise bad_request(f"Invalid ttl: {params['ttl']!r}", location="params.ttl") from exc
         expiration_ms = now_ms + ttl * 1000
         if body.get("expiration"):
-            expiration_ms = min(int(body["expiration"]), now_ms + MAX_TTL_SECONDS * 1000)
+            try:
+                requested = int(str(body["expiration"]))
+            except ValueError as exc:
+                raise bad_request("Invalid expiration: epoch milliseconds.", location="expiration") from exc
+            expiration_ms = min(requested, now_ms + MAX_TTL_SECONDS * 1000)
         with self._lock:
             existing = self._channels.get(channel_id)
             if existing is not None and existing.live(now_ms):
@@ -258,7 +263,3 @@ class PushNotifier:
         """Wait until every queued message was delivered (or given up)."""
         if self._queue is not None:
             await self._queue.join()
-
-
-def new_resource_id() -> str:
-    return secrets.token_urlsafe(20)

@@ -76,6 +76,8 @@ class EmulatorServer:
         config = uvicorn.Config(
             self.app,
             log_level=self._log_level,
+            # In-process: keep the host's logging (uvicorn's default dictConfig closes its handlers).
+            log_config=None,
             lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=2,
@@ -198,6 +200,11 @@ class EmulatorServer:
 
     def drop_pushes(self, probability: float) -> None:
         self.state.drop_pushes(probability)
+
+    def minimal_cancelled(self, enabled: bool = True) -> None:
+        """List cancelled events with only the fields Google guarantees (id, status, and for a
+        cancelled occurrence recurringEventId + originalStartTime). Off by default."""
+        self.state.minimal_cancelled(enabled)
 
     def short_pages(self, probability: float) -> None:
         """Cut this share of list pages short, even to zero items (Google's pages may be)."""

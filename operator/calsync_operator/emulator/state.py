@@ -50,7 +50,10 @@ class EmulatorState:
     def short_pages(self, probability: float) -> None:
         if not 0.0 <= probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
-        self.store.short_page_probability = probability
+        self.store.pager.short_page_probability = probability
+
+    def minimal_cancelled(self, enabled: bool = True) -> None:
+        self.store.pager.full_cancelled = not enabled
 
     def snapshot(self) -> CounterSnapshot:
         return self.counters.snapshot()

@@ -6,8 +6,7 @@ What clients rely on and the store therefore keeps exact:
 - every change bumps a per-calendar sequence; a sync token remembers the sequence it was issued
   at, so an incremental list returns exactly the events changed since (deleted ones included);
   invalidating a calendar's tokens makes them answer 410 ``fullSyncRequired``;
-- a page token pins a snapshot of the query's results, so paging is consistent and the
-  ``nextSyncToken`` (only on the last page) covers every change after the snapshot;
+- paging is consistent and ``nextSyncToken`` comes only on the last page (``paging``);
 - recurring masters expand to instances; writing to an instance id stores an exception.
 
 The store is guarded by one lock: the HTTP app and the test's Python API share it. A stored
@@ -18,25 +17,19 @@ only the page handed out is copied.
 from __future__ import annotations
 
 import copy
-import random
-import secrets
 import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from calsync_operator.emulator.errors import ApiError, bad_request
 from calsync_operator.emulator.listing import ListQuery, matches_filters, start_key
+from calsync_operator.emulator.paging import Pager, Snapshot, SyncState
 from calsync_operator.emulator.recurrence import MAX_INSTANCES, Series, is_master, split_instance_id
 from calsync_operator.emulator.resource import Event, build_event, merge_patch, stamp, validate_event_id
 from calsync_operator.emulator.resource import new_event_id as _new_event_id
-from calsync_operator.emulator.times import format_instant, now, overlaps, parse_event_time
-
-_MAX_PAGE_STATES = 4096
-# Google expires sync tokens too; a client must handle 410 at any time anyway.
-_MAX_SYNC_TOKENS = 100_000
+from calsync_operator.emulator.times import overlaps, parse_event_time
 
 
 @dataclass
@@ -49,33 +42,11 @@ class Calendar:
     epoch: int = 0  # invalidate_sync_tokens() bumps it: older tokens answer 410
 
 
-@dataclass(frozen=True)
-class SyncState:
-    calendar_id: str
-    epoch: int
-    seq: int
-    # Bounds for expanding changed series when singleEvents=true.
-    time_min: datetime | None
-    time_max: datetime | None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    calendar_id: str
-    signature: tuple[Any, ...]
-    items: list[Event]
-    sync: SyncState | None  # None for events.instances (no sync tokens there)
-
-
 class CalendarStore:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._calendars: dict[str, Calendar] = {}
-        self._sync_tokens: OrderedDict[str, SyncState] = OrderedDict()
-        self._random = random.Random()
-        # Share of pages cut short (possibly to nothing) mid-stream, as Google may do.
-        self.short_page_probability = 0.0
-        self._pages: OrderedDict[str, tuple[Snapshot, int]] = OrderedDict()
+        self.pager = Pager()
 
     # -- calendars -------------------------------------------------------------------------
 
@@ -90,9 +61,7 @@ class CalendarStore:
     def reset(self) -> None:
         with self.lock:
             self._calendars.clear()
-            self._sync_tokens.clear()
-            self._pages.clear()
-            self.short_page_probability = 0.0
+            self.pager.reset()
 
     def invalidate_sync_tokens(self, calendar_id: str) -> None:
         with self.lock:
@@ -143,7 +112,7 @@ class CalendarStore:
                     items = self._full(cal, query)
                     sync = SyncState(cal.id, cal.epoch, cal.seq, query.time_min, query.time_max)
                     snapshot = Snapshot(cal.id, query.signature, items, sync)
-                return self._page(cal, snapshot, 0, query.max_results)
+                return self.pager.page(snapshot, 0, query.max_results, f'"{cal.seq}"')
             return self._next_page(cal, query)
 
     def instances(self, calendar_id: str, event_id: str, query: ListQuery) -> dict[str, Any]:
@@ -163,49 +132,17 @@ class CalendarStore:
                     if query.original_start and query.original_start not in original.values():
                         continue
                     items.append(instance)
-            return self._page(cal, Snapshot(cal.id, query.signature, items, None), 0, query.max_results)
+            snapshot = Snapshot(cal.id, query.signature, items, None)
+            return self.pager.page(snapshot, 0, query.max_results, f'"{cal.seq}"')
 
     def _next_page(self, cal: Calendar, query: ListQuery) -> dict[str, Any]:
         assert query.page_token is not None
-        entry = self._pages.get(query.page_token)
-        if entry is None or entry[0].calendar_id != cal.id or entry[0].signature != query.signature:
-            raise bad_request("Invalid page token value.", location="pageToken")
-        self._pages.move_to_end(query.page_token)
-        return self._page(cal, entry[0], entry[1], query.max_results)
-
-    def _page(self, cal: Calendar, snapshot: Snapshot, position: int, size: int) -> dict[str, Any]:
-        if self.short_page_probability and self._random.random() < self.short_page_probability:
-            size = self._random.randint(0, max(0, size - 1))
-        items = snapshot.items[position : position + size]
-        body: dict[str, Any] = {
-            "kind": "calendar#events",
-            "etag": f'"{cal.seq}"',
-            "summary": cal.id,
-            "description": "",
-            "updated": format_instant(now()),
-            "timeZone": "UTC",
-            "accessRole": "owner",
-            "defaultReminders": [],
-            "items": copy.deepcopy(items),
-        }
-        end = position + len(items)
-        if end < len(snapshot.items):
-            token = secrets.token_urlsafe(24)
-            self._pages[token] = (snapshot, end)
-            while len(self._pages) > _MAX_PAGE_STATES:
-                self._pages.popitem(last=False)
-            body["nextPageToken"] = token
-        elif snapshot.sync is not None:
-            token = "C" + secrets.token_urlsafe(24)
-            self._sync_tokens[token] = snapshot.sync
-            while len(self._sync_tokens) > _MAX_SYNC_TOKENS:
-                self._sync_tokens.popitem(last=False)
-            body["nextSyncToken"] = token
-        return body
+        snapshot, position = self.pager.resume(cal.id, query.page_token, query.signature)
+        return self.pager.page(snapshot, position, query.max_results, f'"{cal.seq}"')
 
     def _incremental(self, cal: Calendar, query: ListQuery) -> Snapshot:
         assert query.sync_token is not None
-        state = self._sync_tokens.get(query.sync_token)
+        state = self.pager.sync_state(query.sync_token)
         if state is None or state.calendar_id != cal.id or state.epoch != cal.epoch:
             raise ApiError(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.")
         changed = sorted((cal.seqs[i], e) for i, e in cal.events.items() if cal.seqs[i] > state.seq)

@@ -58,7 +58,10 @@ class EventTime:
 
     def to_json(self) -> dict[str, str]:
         if isinstance(self.value, datetime):
-            body = {"dateTime": self.value.isoformat()}
+            text = self.value.isoformat()
+            if text.endswith("+00:00") and self.time_zone in (None, "UTC", "Etc/UTC"):
+                text = text[: -len("+00:00")] + "Z"  # how Google writes UTC times
+            body = {"dateTime": text}
             if self.time_zone:
                 body["timeZone"] = self.time_zone
             return body
