@@ -57,13 +57,35 @@ class CopyIndex:
 
     @classmethod
     def from_listing(cls, source_calendar_id: str, events: Iterable[Event]) -> CopyIndex:
+        """The index from a listing of the target filtered on ``calsyncSource``.
+
+        Google guarantees only ``id``, ``recurringEventId`` and ``originalStartTime`` on a
+        cancelled occurrence in a list, so a cancelled occurrence of a copied series may come
+        without our tags: it is recognised by its series (a copy master of this source) and
+        recorded as cancelled, so that a full pass after a restart does not cancel it again.
+        """
         index = cls(source_calendar_id)
+        bare: list[Event] = []
         for event in events:
             private = event.get("extendedProperties", {}).get("private", {})
-            if private.get(TAG_SOURCE) != source_calendar_id or TAG_EVENT not in private:
-                continue
-            index.entries[str(event["id"])] = CopyEntry.from_event(event, str(private[TAG_EVENT]))
+            if private.get(TAG_SOURCE) == source_calendar_id and TAG_EVENT in private:
+                index.entries[str(event["id"])] = CopyEntry.from_event(event, str(private[TAG_EVENT]))
+            elif event.get("status") == "cancelled":
+                bare.append(event)
+        for event in bare:
+            index.record_bare_cancellation(event)
         return index
+
+    def record_bare_cancellation(self, event: Event) -> None:
+        """A cancelled occurrence listed with ids only: its source id is the series' source id
+        with the occurrence suffix (``<master>_<original start>``, as Google's instance ids)."""
+        copy_id = str(event["id"])
+        master_copy_id = str(event.get("recurringEventId") or copy_id.partition("_")[0])
+        master = self.entries.get(master_copy_id)
+        if not is_instance_id(copy_id) or master is None or is_instance_id(master_copy_id):
+            return  # a deleted single copy or master needs no entry: it is simply not live
+        suffix = copy_id[len(master_copy_id) :] if copy_id.startswith(master_copy_id + "_") else ""
+        self.record_cancelled(copy_id, master.source_event_id + suffix)
 
     def live(self, copy_id: str) -> CopyEntry | None:
         entry = self.entries.get(copy_id)

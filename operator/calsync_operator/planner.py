@@ -142,8 +142,17 @@ def _latest(events: Iterable[Event]) -> list[Event]:
     by_id: dict[str, Event] = {}
     for event in events:
         by_id.pop(str(event["id"]), None)
-        by_id[str(event["id"])] = event
+        by_id[str(event["id"])] = _with_series(event)
     return list(by_id.values())
+
+
+def _with_series(event: Event) -> Event:
+    """A cancelled occurrence listed with its id only still names its series: Google's instance
+    ids are ``<series id>_<original start>`` and ``_`` never occurs in a base32hex event id."""
+    event_id = str(event["id"])
+    if event.get("status") != "cancelled" or event.get("recurringEventId") or "_" not in event_id:
+        return event
+    return {**event, "recurringEventId": event_id.partition("_")[0]}
 
 
 class _Planner:
@@ -155,6 +164,8 @@ class _Planner:
         self.originals: list[str] = []  # copied or invited originals (not occurrences)
         self.requires: dict[str, list[str]] = {}  # original's source id → keys of its writes
         self.keep_copies = spec.source_cleanup is SourceCleanup.DELETE
+        self.deleting: set[str] = set()  # target ids already planned for deletion
+        self._occurrence_copies: dict[str, list[tuple[str, str]]] | None = None
 
     def copy_id(self, source_event_id: str) -> str:
         return copy_event_id(self.spec.target.calendar_id, self.source.calendar_id, source_event_id)
@@ -163,20 +174,43 @@ class _Planner:
         self.ops.append(op)
         return op
 
+    def delete(self, source_id: str, target_id: str, reason: str) -> None:
+        """Plan one deletion per target id (a series and its occurrences may both be listed)."""
+        if target_id not in self.deleting:
+            self.deleting.add(target_id)
+            self.add(PlannedOp(OpKind.DELETE, source_id, target_id, reason=reason))
+
+    def occurrence_copies(self, series_source_id: str) -> list[tuple[str, str]]:
+        """``instances`` mode: (copy id, source occurrence id) of one series' live copies."""
+        if self._occurrence_copies is None:
+            self._occurrence_copies = {}
+            for copy_id, entry in self.index.live_copies():
+                series, sep, _ = entry.source_event_id.partition("_")
+                if sep:
+                    self._occurrence_copies.setdefault(series, []).append((copy_id, entry.source_event_id))
+        return self._occurrence_copies.get(series_source_id, [])
+
     def event(self, event: Event) -> None:
         """A single event, a series master, or (``instances`` mode) one occurrence."""
         source_id, copy_id = str(event["id"]), self.copy_id(str(event["id"]))
         existing = self.index.live(copy_id)
         if event.get("status") == "cancelled":
             # Under sourceCleanup=delete the copy outlives its original by design.
-            if existing is not None and not self.keep_copies:
-                self.add(PlannedOp(OpKind.DELETE, source_id, copy_id, reason="sourceDeleted"))
+            if self.keep_copies:
+                return
+            if existing is not None:
+                self.delete(source_id, copy_id, "sourceDeleted")
                 self.series_gone.add(copy_id)
+            if self.spec.recurring is RecurringMode.INSTANCES and not event.get("recurringEventId"):
+                # A deleted series: its occurrences were copied one by one, under their own ids,
+                # and Google need not list each of them as cancelled.
+                for occurrence_copy_id, occurrence_id in self.occurrence_copies(source_id):
+                    self.delete(occurrence_id, occurrence_copy_id, "seriesDeleted")
             return
         reason = skip_reason(event, self.spec.filters, self.now)
         if reason is not None:
             if existing is not None and reason is not SkipReason.OWN_COPY:
-                self.add(PlannedOp(OpKind.DELETE, source_id, copy_id, reason=f"filtered:{reason}"))
+                self.delete(source_id, copy_id, f"filtered:{reason}")
                 self.series_gone.add(copy_id)
             else:
                 self.add(PlannedOp(OpKind.SKIP, source_id, reason=reason.value))
@@ -226,11 +260,11 @@ class _Planner:
         existing = self.index.entries.get(target_id)
         if event.get("status") == "cancelled":
             if not (existing is not None and existing.cancelled) and not self.keep_copies:
-                self.add(PlannedOp(OpKind.DELETE, source_id, target_id, reason="occurrenceCancelled"))
+                self.delete(source_id, target_id, "occurrenceCancelled")
             return
         if skip_reason(event, self.spec.filters, self.now, check_window=False) is not None:
             if existing is None or not existing.cancelled:
-                self.add(PlannedOp(OpKind.DELETE, source_id, target_id, reason="occurrenceFiltered"))
+                self.delete(source_id, target_id, "occurrenceFiltered")
             return
         current = existing if existing is not None and not existing.cancelled else None
         keys = self.write(event, target_id, current, master_copy_id=master_copy_id)
@@ -243,7 +277,7 @@ class _Planner:
         listed_ids = {str(e["id"]) for e in listed}
         for copy_id, entry in sweep_candidates(self.index, listed_ids, self.spec, self.now):
             if entry.source_event_id not in alive:
-                self.add(PlannedOp(OpKind.DELETE, entry.source_event_id, copy_id, reason="sweep"))
+                self.delete(entry.source_event_id, copy_id, "sweep")
 
     def cleanup(self) -> None:
         """``sourceCleanup: delete``: originals go last, each after its own writes (and those of

@@ -97,10 +97,15 @@ def emulator_server() -> Iterator[EmulatorServer]:
         yield server
 
 
-@pytest.fixture
-def emulator(emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
-    """The module's emulator, emptied for each test (events, tokens, faults, counters)."""
+@pytest.fixture(params=["minimalCancelled", "fullCancelled"])
+def emulator(emulator_server: EmulatorServer, request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
+    """The module's emulator, emptied for each test (events, tokens, faults, counters).
+
+    Every engine test runs twice: with cancelled events listed as Google guarantees them (only
+    ``id``, plus ``recurringEventId`` and ``originalStartTime`` for an occurrence: the emulator's
+    default) and with every field, as Google may list them on the organizer's own calendar."""
     emulator_server.reset()
+    emulator_server.minimal_cancelled(request.param == "minimalCancelled")
     yield emulator_server
     emulator_server.reset()
 

@@ -76,6 +76,50 @@ def test_series_exceptions_follow_their_master() -> None:
     assert p.ops[2].copy_id == cid("m") + "_20261203T080000Z"
 
 
+def test_cancelled_occurrence_listed_with_its_id_only_cancels_the_right_instance_once() -> None:
+    master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    index = index_of([master])
+    bare = cancelled("m_20261203T080000Z")  # no recurringEventId, no originalStartTime
+
+    p = plan([bare], index)
+
+    assert [(op.kind, op.copy_id) for op in p.ops] == [(OpKind.DELETE, cid("m") + "_20261203T080000Z")]
+    index.record_cancelled(cid("m") + "_20261203T080000Z", bare["id"])
+    assert plan([bare], index).ops == ()
+
+
+def test_index_rebuilt_from_a_target_listing_knows_cancelled_occurrences_listed_bare() -> None:
+    series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    master_copy = render_copy(series, spec(), SRC, copy_id=cid("m"))
+    listing = [
+        {"id": cid("m") + "_20261203T080000Z", "status": "cancelled", "recurringEventId": cid("m"),
+         "originalStartTime": {"dateTime": "2026-12-03T08:00:00Z"}},
+        {"id": cid("gone"), "status": "cancelled"},  # a deleted copy: nothing to remember
+        master_copy,
+    ]
+
+    index = CopyIndex.from_listing(SRC_A, listing)
+
+    assert sorted(index.entries) == sorted([cid("m"), cid("m") + "_20261203T080000Z"])
+    occurrence = index.entries[cid("m") + "_20261203T080000Z"]
+    assert occurrence.cancelled
+    assert occurrence.source_event_id == "m_20261203T080000Z"
+    gone = cancelled("m_20261203T080000Z", recurringEventId="m")
+    assert plan([gone], index).ops == ()
+
+
+def test_instances_mode_deleted_series_deletes_every_occurrence_copy_once() -> None:
+    instances = spec(recurring=RecurringMode.INSTANCES)
+    occurrences = [timed(f"m_2026112{d}T080000Z", recurringEventId="m") for d in (6, 7)]
+    index = index_of([*occurrences, timed("other")], instances)
+
+    p = plan([cancelled(occurrences[0]["id"]), cancelled("m")], index, the_spec=instances)
+
+    assert sorted((op.kind, op.copy_id) for op in p.ops) == sorted(
+        (OpKind.DELETE, cid(o["id"])) for o in occurrences
+    )
+
+
 def test_exception_of_an_uncopied_series_is_skipped() -> None:
     moved = timed("m_20261126T080000Z", recurringEventId="m", originalStartTime={"date": "2026-11-26"})
     assert [op.reason for op in plan([moved]).ops] == ["seriesNotCopied"]

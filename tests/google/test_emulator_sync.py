@@ -216,7 +216,7 @@ def test_single_events_incremental_expands_a_changed_series(emulator: EmulatorSe
     assert [e["id"] for e in changes] == [f"series0001_2026120{d}T090000Z" for d in (1, 2, 3)]
 
 
-def test_minimal_cancelled_lists_only_what_google_guarantees(emulator: EmulatorServer) -> None:
+def test_cancelled_events_are_listed_with_only_what_google_guarantees(emulator: EmulatorServer) -> None:
     service, cal = calendar_service(emulator), new_calendar()
     service.events().insert(
         calendarId=cal, body=timed(1, id="min0000001", recurrence=["RRULE:FREQ=DAILY"])
@@ -225,7 +225,6 @@ def test_minimal_cancelled_lists_only_what_google_guarantees(emulator: EmulatorS
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
     service.events().delete(calendarId=cal, eventId="min0000001_20261202T090000Z").execute()
     service.events().delete(calendarId=cal, eventId="min0000002").execute()
-    emulator.minimal_cancelled()
 
     changes = {e["id"]: e for e in service.events().list(calendarId=cal, syncToken=token).execute()["items"]}
 
@@ -236,3 +235,17 @@ def test_minimal_cancelled_lists_only_what_google_guarantees(emulator: EmulatorS
     assert "summary" not in deleted
     full = service.events().get(calendarId=cal, eventId="min0000002").execute()
     assert full["summary"] == "event on 2 at 9"
+
+
+def test_full_cancelled_form_on_request(emulator: EmulatorServer) -> None:
+    service, cal = calendar_service(emulator), new_calendar()
+    service.events().insert(calendarId=cal, body=timed(2, id="min0000003")).execute()
+    token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
+    service.events().delete(calendarId=cal, eventId="min0000003").execute()
+    emulator.minimal_cancelled(False)
+
+    changes = service.events().list(calendarId=cal, syncToken=token).execute()["items"]
+
+    assert [(e["id"], e["status"], e["summary"]) for e in changes] == [
+        ("min0000003", "cancelled", "event on 2 at 9")
+    ]

@@ -11,7 +11,7 @@ The same operations as ``EmulatorServer``'s Python methods, as JSON over HTTP:
 - ``POST /_emulator/pushes/drop`` ``{"probability"}``
 - ``POST /_emulator/pages/short`` ``{"probability"}`` (list pages cut short, even empty)
 - ``POST /_emulator/cancelled/minimal`` ``{"enabled"}`` (cancelled events listed with Google's
-  guaranteed fields only)
+  guaranteed fields only: the default; ``false`` lists every field)
 - ``GET /_emulator/channels?calendarId=``
 - ``GET /_emulator/counters``
 - ``POST /_emulator/reset``

@@ -52,14 +52,15 @@ class Pager:
         self._random = random.Random()
         # Share of pages cut short (possibly to nothing) mid-stream, as Google's may be.
         self.short_page_probability = 0.0
-        # Cancelled events in lists keep every field unless a test asks for Google's minimum.
-        self.full_cancelled = True
+        # Cancelled events are listed with only what Google guarantees (the Event resource's
+        # ``status`` doc); ``minimal_cancelled(False)`` lists every stored field instead.
+        self.full_cancelled = False
 
     def reset(self) -> None:
         self._pages.clear()
         self._sync_tokens.clear()
         self.short_page_probability = 0.0
-        self.full_cancelled = True
+        self.full_cancelled = False
 
     def sync_state(self, token: str) -> SyncState | None:
         return self._sync_tokens.get(token)
@@ -75,9 +76,9 @@ class Pager:
     def _listed(self, event: Event) -> Event:
         """How an item appears in a list. Google guarantees only ``id`` for a deleted event, and
         ``id``, ``recurringEventId`` and ``originalStartTime`` for a cancelled occurrence; a
-        client that reads more than that works here and breaks against Google: with
-        ``full_cancelled`` off (``EmulatorServer.minimal_cancelled()``) exactly that much is
-        listed."""
+        client that reads more than that breaks against Google, so by default exactly that much
+        is listed; ``full_cancelled`` (``EmulatorServer.minimal_cancelled(False)``) lists the
+        whole stored event, as Google may on the organizer's own calendar."""
         if event.get("status") != "cancelled" or self.full_cancelled:
             return copy.deepcopy(event)
         keep = ("kind", "etag", "id", "status", "updated", "recurringEventId", "originalStartTime")

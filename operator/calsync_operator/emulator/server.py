@@ -203,7 +203,8 @@ class EmulatorServer:
 
     def minimal_cancelled(self, enabled: bool = True) -> None:
         """List cancelled events with only the fields Google guarantees (id, status, and for a
-        cancelled occurrence recurringEventId + originalStartTime). Off by default."""
+        cancelled occurrence recurringEventId + originalStartTime). On by default, as Google
+        guarantees no more; ``minimal_cancelled(False)`` lists the whole stored event."""
         self.state.minimal_cancelled(enabled)
 
     def short_pages(self, probability: float) -> None:

@@ -1,0 +1,110 @@
+"""How the people-facing commands (``auth``, ``check``) reach Kubernetes, and what they say when
+they cannot.
+
+The operator and the webhook have their own loaders that fail at start-up; a person at a
+terminal needs more: which kubeconfig and context were tried, the namespace the current
+context points at (``kubectl``'s default), and one line instead of the official client's
+multi-line ``ApiException`` or urllib3's retry traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calsync_operator.errors import CliError
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+REQUEST_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    api_client: Any  # kubernetes.client.ApiClient
+    namespace: str  # the current context's namespace (in a Pod: its own), else "default"
+    server: str
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    @contextlib.contextmanager
+    def calling(self, what: str) -> Iterator[None]:
+        """Turn a failed API call into one ``CliError`` line; ``what``: "read Secret ns/x"."""
+        try:
+            yield
+        except CliError:
+            raise
+        except Exception as exc:
+            error = describe_failure(exc, self, what)
+            if error is None:
+                raise
+            raise error from None
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None, *, hint: str | None = None) -> Cluster:
+    """In a Pod (and no kubeconfig or context asked for): its ServiceAccount; else the kubeconfig."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    # The client retries a refused connection three times by default; a person waits for one.
+    configuration.retries = 1
+    if kubeconfig is None and context is None:
+        try:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except config.ConfigException:
+            pass
+        else:
+            namespace = os.environ.get("POD_NAMESPACE") or _read_service_account_namespace()
+            return Cluster(client.ApiClient(configuration), namespace, configuration.host)
+    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    try:
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
+        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        if context is not None:
+            active = next((c for c in contexts if c.get("name") == context), active)
+    except (config.ConfigException, OSError) as exc:
+        raise CliError(
+            f"no usable Kubernetes configuration: not in a cluster, and {path}: {_first_line(exc)}",
+            hint=hint or "set KUBECONFIG or pass --kubeconfig (kubectl must work with it)",
+        ) from None
+    namespace = str(((active or {}).get("context") or {}).get("namespace") or "default")
+    return Cluster(client.ApiClient(configuration), namespace, configuration.host)
+
+
+def _read_service_account_namespace() -> str:
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or "default"
+    except OSError:
+        return "default"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def describe_failure(exc: BaseException, cluster: Cluster, what: str) -> CliError | None:
+    """A one-line ``CliError`` for a failed API call (``what``: "write Secret default/x"), or
+    None when ``exc`` is not a Kubernetes/transport failure (let it propagate)."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError as TransportError
+
+    if isinstance(exc, ApiException):
+        if exc.status in (401, 403):
+            return CliError(
+                f"cannot {what}: the Kubernetes API answered {exc.status} {exc.reason}",
+                hint="your kubeconfig user lacks the permission (kubectl auth can-i helps)",
+            )
+        return CliError(f"cannot {what}: the Kubernetes API answered {exc.status} {exc.reason}")
+    if isinstance(exc, TransportError | OSError):
+        return CliError(
+            f"cannot reach the Kubernetes API at {cluster.server} to {what}",
+            hint="is the cluster running? `kubectl get namespaces` should work with the same kubeconfig",
+        )
+    return None

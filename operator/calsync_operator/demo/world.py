@@ -1,0 +1,159 @@
+"""The demo's parts on loopback, started and stopped as one: the in-memory Kubernetes API
+(``kubeemu``), the Google Calendar emulator, the webhook (the real Starlette app under uvicorn)
+and the operator (the real kopf handlers, in their own thread).
+
+Everything is wired as in a cluster: the operator registers push channels whose address is the
+webhook, the emulator POSTs its notifications there, the webhook patches the
+``push.calsync.dev/<key>`` annotation through the Kubernetes API, and kopf's watch wakes the
+operator. Nothing is short-circuited, so the latencies the demo shows are the real path's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import uvicorn
+import yaml
+
+from calsync_operator.emulator import EmulatorServer
+from calsync_operator.emulator.server import PortInUse, bind_socket
+from calsync_operator.errors import CliError
+from calsync_operator.google.client import GoogleCalendarClient
+from calsync_operator.google.endpoints import GoogleSettings
+from calsync_operator.handlers import build_registry
+from calsync_operator.kubeemu import ThreadedKubeEmulator, run_operator
+from calsync_operator.runner import kopf_settings, make_context, operator_memo
+from calsync_operator.settings import OperatorSettings
+from calsync_webhook.app import create_app
+from calsync_webhook.index import ChannelIndex
+from calsync_webhook.patcher import KubePatcher
+from calsync_webhook.settings import WebhookSettings
+from calsync_webhook.watcher import IndexWatcher
+
+NAMESPACE = "default"
+PART_OF = {"app.kubernetes.io/part-of": "calsync"}
+_START_TIMEOUT = 15.0
+
+
+def example_manifest() -> dict[str, Any]:
+    """``examples/calendarsync.yaml`` as shipped inside the package."""
+    text = resources.files("calsync_operator.demo").joinpath("calendarsync.yaml").read_text("utf-8")
+    manifest: dict[str, Any] = yaml.safe_load(text)
+    return manifest
+
+
+class WebhookServer:
+    """The webhook app under uvicorn on 127.0.0.1, in a thread with its own event loop."""
+
+    def __init__(self, kube: ThreadedKubeEmulator) -> None:
+        self._api_client = kube.api_client()
+        index = self.index = ChannelIndex()
+        self._watcher = IndexWatcher(self._api_client, index, (), watch_timeout=60)
+        self._patcher = KubePatcher(self._api_client)
+        app = create_app(
+            index=index, patcher=self._patcher, settings=WebhookSettings(), background=self._watcher
+        )
+        self._socket = bind_socket("127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, log_config=None, lifespan="on", access_log=False, timeout_graceful_shutdown=2)
+        )
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[self._socket])),
+            name="webhook",
+            daemon=True,
+        )
+
+    def __enter__(self) -> WebhookServer:
+        self._thread.start()
+        self._watcher.wait_ready(_START_TIMEOUT)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()
+        self._patcher.close()
+        self._api_client.close()
+
+
+@dataclass
+class World:
+    kube: ThreadedKubeEmulator
+    emulator: EmulatorServer
+    webhook_url: str
+    channel_index: ChannelIndex  # the webhook's: which channels it would accept a push for
+    operator: Any  # kubeemu.OperatorThread
+
+    def webhook_knows(self, channel_id: str) -> bool:
+        return self.channel_index.lookup(channel_id) is not None
+
+    def put_token_secrets(self, tokens: dict[str, str]) -> None:
+        """The Secrets ``calsync auth`` would write, with token JSON pointing at the emulator."""
+        for name, refresh_token in tokens.items():
+            token = self.emulator.token_json(refresh_token=refresh_token)
+            self.kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": name, "namespace": NAMESPACE, "labels": PART_OF},
+                    "data": {"token.json": base64.b64encode(token.encode()).decode()},
+                }
+            )
+
+    def apply_example(self) -> dict[str, Any]:
+        manifest = example_manifest()
+        manifest["metadata"]["namespace"] = NAMESPACE
+        return self.kube.create(manifest)
+
+    def calendar_client(self, refresh_token: str) -> GoogleCalendarClient:
+        """The Google client a person's calendar app would be: the same API the operator uses."""
+        return GoogleCalendarClient.from_token_json(
+            self.emulator.token_json(refresh_token=refresh_token),
+            source="demo",
+            settings=GoogleSettings(api_root=self.emulator.root_url),
+        )
+
+
+@contextlib.contextmanager
+def running_world(emulator_port: int = 0) -> Iterator[World]:
+    """Start every part (Kubernetes API, emulator, webhook, operator); stop them in reverse."""
+    try:
+        emulator = EmulatorServer(port=emulator_port).start()
+    except PortInUse as exc:
+        raise CliError(
+            f"the Google emulator {exc}", hint="pick another --emulator-port (0 picks a free one)"
+        ) from None
+    try:
+        with ThreadedKubeEmulator() as kube, WebhookServer(kube) as webhook:
+            settings = OperatorSettings(
+                webhook_url=webhook.url + "/push",
+                google=GoogleSettings(api_root=emulator.root_url),
+                channel_ttl_seconds=3600,
+                retry_delay_seconds=1.0,
+            )
+            configuration = _kube_configuration(kube)
+            with run_operator(
+                kube,
+                registry=build_registry(),
+                settings=kopf_settings(settings),
+                memo=operator_memo(make_context(settings, configuration)),
+                namespaces=(NAMESPACE,),
+                startup_timeout=_START_TIMEOUT,
+            ) as operator:
+                yield World(kube, emulator, webhook.url, webhook.index, operator)
+    finally:
+        emulator.stop()
+
+
+def _kube_configuration(kube: ThreadedKubeEmulator) -> Any:
+    from kubernetes import client
+
+    return client.Configuration(host=kube.url)

@@ -1,0 +1,59 @@
+"""The heartbeat: while the operator is healthy, GET a URL every minute (DESIGN §7).
+
+This is the dead-man's switch of the old bot's health-monitor container, in the shape Uptime
+Kuma's "push" monitors expect (``https://kuma.example/api/push/<token>?status=up&msg=OK``) —
+any monitor that alarms when a GET stops arriving works. Silence is the signal, so nothing is
+sent while unhealthy. The URL embeds a token: only its host is ever logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], Awaitable[bool]]
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+async def run_heartbeat(url: str, *, interval: float, healthy: HealthCheck) -> None:
+    """Beat until cancelled: one GET per ``interval`` seconds while ``healthy()`` says so."""
+    host = urlsplit(url).hostname or "?"
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=True) as client:
+        while True:
+            if await healthy():
+                await _beat(client, url, host)
+            else:
+                logger.warning("Heartbeat to %s withheld: the operator is not healthy", host)
+            await asyncio.sleep(interval)
+
+
+async def _beat(client: httpx.AsyncClient, url: str, host: str) -> None:
+    try:
+        response = await client.get(url)
+    except httpx.HTTPError as exc:
+        logger.warning("Heartbeat to %s failed: %s", host, type(exc).__name__)
+        return
+    if response.is_success:
+        logger.debug("Heartbeat to %s: HTTP %d", host, response.status_code)
+    else:
+        logger.warning("Heartbeat to %s answered HTTP %d", host, response.status_code)
+
+
+def liveness_check(url: str) -> HealthCheck:
+    """Healthy means kopf's own liveness endpoint answers 200: the same verdict as the kubelet's."""
+
+    async def check() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+                response = await client.get(url)
+        except httpx.HTTPError:
+            return False
+        return response.is_success
+
+    return check

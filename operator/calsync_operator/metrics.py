@@ -1,0 +1,61 @@
+"""Prometheus metrics of the operator, served on the metrics port (DESIGN §7).
+
+The metrics live in prometheus-client's default registry, so the Google adapter's own
+counters (calls by method and status, retries) are exported by the same endpoint. Labels are
+namespace/name/source key — never calendar ids (personal e-mail addresses) and never tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+logger = logging.getLogger(__name__)
+
+SYNCS = Counter(
+    "calsync_syncs",
+    "Sync passes of one source, by result (ok, error, auth_expired, quota, delete_guard, dry_run).",
+    ["result"],
+)
+OPERATIONS = Counter(
+    "calsync_operations",
+    "Operations applied to the target (or sources), by kind (created, updated, deleted, skipped).",
+    ["kind"],
+)
+PUSH_TO_WRITE = Histogram(
+    "calsync_push_to_write_seconds",
+    "From the webhook's receipt of a Google push to the last write of the sync it triggered.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+CHANNEL_EXPIRY = Gauge(
+    "calsync_channel_seconds_to_expiry",
+    "Seconds until the current push channel of a source expires (the operator renews it before).",
+    ["namespace", "name", "source"],
+)
+RECONCILE_ERRORS = Counter(
+    "calsync_reconcile_errors",
+    "Passes that failed, by reason (the Ready condition's reason).",
+    ["reason"],
+)
+CHANNEL_OPERATIONS = Counter(
+    "calsync_channel_operations",
+    "Push channel lifecycle operations, by kind (created, renewed, stopped, stop_failed).",
+    ["kind"],
+)
+
+
+def forget_resource(namespace: str, name: str, source_keys: list[str]) -> None:
+    """Drop per-resource series once a CalendarSync (or one of its sources) is gone."""
+    for key in source_keys:
+        with contextlib.suppress(KeyError):
+            CHANNEL_EXPIRY.remove(namespace, name, key)
+
+
+def serve(port: int, addr: str = "0.0.0.0") -> WSGIServer:
+    """Serve ``/metrics`` from a background thread (prometheus-client's own server)."""
+    server, _thread = start_http_server(port, addr=addr, registry=REGISTRY)
+    logger.info("Serving metrics on %s:%d/metrics", addr, server.server_port)
+    return server

@@ -1,0 +1,211 @@
+"""Google's installed-app OAuth flow for ``calsync auth``, on google-auth-oauthlib.
+
+Two ways to hand the consent back, both Google's loopback redirect (the out-of-band
+``urn:ietf:wg:oauth:2.0:oob`` flow is gone since 2022):
+
+- local server (default): ``InstalledAppFlow.run_local_server`` listens on 127.0.0.1 and
+  Google's consent page redirects the browser there;
+- console (``--no-browser``, e.g. over SSH): the URL is printed, the person opens it on any
+  machine, and pastes back the address the browser ended on (``http://127.0.0.1/?code=...``,
+  a page that fails to load, which is expected) or only its ``code``.
+
+How the URL reaches a person is a callable (``show_url``): the CLI prints it and tries to open
+a browser; a test follows it with an HTTP client. Failures become ``CliError`` with the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import webbrowser
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from calsync_operator.errors import CliError
+
+SCOPES = ["https://www.googleapis.com/auth/calendar"]
+# Google recommends the loopback IP over "localhost" (no name resolution, no IPv6 ambiguity).
+CONSOLE_REDIRECT_URI = "http://127.0.0.1/"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_CLIENT_FILE_HINT = (
+    "download it from Google Cloud Console > APIs & Services > Credentials > your OAuth client "
+    "(type Desktop app) > Download JSON; see docs/google-cloud.md"
+)
+
+ShowUrl = Callable[[str], None]
+ReadLine = Callable[[str], str]
+
+
+def load_client_config(path: Path) -> dict[str, Any]:
+    """The client-secrets JSON, checked the way Google's library would, with a useful message."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"client secrets file {str(path)!r} does not exist", hint=_CLIENT_FILE_HINT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read client secrets file {str(path)!r}: {exc.strerror}") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"client secrets file {str(path)!r} is not JSON ({exc.msg}, line {exc.lineno})",
+            hint=_CLIENT_FILE_HINT,
+        ) from None
+    section = config.get("installed") or config.get("web") if isinstance(config, dict) else None
+    if not isinstance(section, dict):
+        raise CliError(
+            f'client secrets file {str(path)!r} has no "installed" (or "web") client',
+            hint=_CLIENT_FILE_HINT,
+        )
+    missing = [key for key in ("client_id", "client_secret", "auth_uri", "token_uri") if not section.get(key)]
+    if missing:
+        raise CliError(
+            f"client secrets file {str(path)!r} lacks {', '.join(missing)}", hint=_CLIENT_FILE_HINT
+        )
+    return dict(config)
+
+
+def _client_section(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    section = config.get("installed") or config.get("web")
+    assert isinstance(section, Mapping)
+    return section
+
+
+def _allow_plain_http_on_loopback(config: Mapping[str, Any]) -> None:
+    # oauthlib refuses http:// token endpoints. Google's are https; the shipped emulator (demo,
+    # tests, people trying calsync out) listens on loopback, where nothing crosses a network.
+    host = urlsplit(str(_client_section(config)["token_uri"])).hostname or ""
+    if host in _LOOPBACK_HOSTS:
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+
+
+def default_show_url(url: str) -> None:
+    """Print the consent URL and try to open a browser on it (no browser is fine)."""
+    print(
+        f"Open this address in a browser and allow calsync to manage your calendars:\n\n  {url}\n", flush=True
+    )
+    webbrowser.open(url, new=1)
+
+
+class _UrlHandoff(webbrowser.BaseBrowser):
+    """What ``run_local_server`` believes is a browser: gives the URL to ``show_url`` instead.
+    (The library otherwise builds the URL internally and prints it itself.)"""
+
+    def __init__(self, show_url: ShowUrl) -> None:
+        super().__init__("calsync-auth")
+        self._show_url = show_url
+
+    def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
+        self._show_url(url)
+        return True
+
+
+def authorize_local_server(
+    config: Mapping[str, Any], *, show_url: ShowUrl = default_show_url, port: int = 0, timeout: float = 300
+) -> str:
+    """Run the local-server flow; the ``Credentials.to_json()`` text of the new token."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    _allow_plain_http_on_loopback(config)
+    flow = InstalledAppFlow.from_client_config(dict(config), scopes=SCOPES)
+    handoff = f"calsync-auth-{secrets.token_hex(4)}"
+    webbrowser.register(handoff, None, _UrlHandoff(show_url))
+    try:
+        credentials = flow.run_local_server(
+            host="127.0.0.1",
+            port=port,
+            open_browser=True,
+            browser=handoff,
+            authorization_prompt_message="",
+            success_message="calsync has its token. You may close this window.",
+            timeout_seconds=int(timeout),
+            prompt="consent",  # Google returns a refresh token only with fresh consent
+        )
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on 127.0.0.1:{port} for Google's redirect: {exc.strerror or exc}",
+            hint="choose another --port (0 picks a free one), or use --no-browser",
+        ) from None
+    except Exception as exc:
+        raise _flow_error(exc) from None
+    return str(credentials.to_json())
+
+
+def authorize_console(config: Mapping[str, Any], *, show_url: ShowUrl, read_line: ReadLine = input) -> str:
+    """Run the flow without a local server: print the URL, read back the redirect or the code."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    _allow_plain_http_on_loopback(config)
+    flow = InstalledAppFlow.from_client_config(dict(config), scopes=SCOPES, redirect_uri=CONSOLE_REDIRECT_URI)
+    url, state = flow.authorization_url(prompt="consent")
+    show_url(url)
+    try:
+        answer = read_line("Paste the address your browser ended on (or just its code): ").strip()
+    except EOFError:
+        raise CliError(
+            "no authorization code was entered", hint="run calsync auth again and paste the address"
+        ) from None
+    code = code_from_answer(answer, state)
+    try:
+        flow.fetch_token(code=code)
+    except Exception as exc:
+        raise _flow_error(exc) from None
+    return str(flow.credentials.to_json())
+
+
+def code_from_answer(answer: str, state: str) -> str:
+    """The authorization code from what the person pasted: a redirect address or a bare code."""
+    if not answer:
+        raise CliError(
+            "no authorization code was entered", hint="run calsync auth again and paste the address"
+        )
+    if "://" not in answer and "code=" not in answer and "error=" not in answer:
+        return answer
+    query = parse_qs(urlsplit(answer).query if "://" in answer else answer.lstrip("?"))
+    if "error" in query:
+        raise _denied(query["error"][0])
+    if query.get("state", [state])[0] != state:
+        raise CliError(
+            "the pasted address belongs to another sign-in (its state does not match)",
+            hint="paste the address from the browser tab opened for this run",
+        )
+    codes = query.get("code")
+    if not codes:
+        raise CliError("the pasted address carries no code", hint="paste the whole address from the browser")
+    return codes[0]
+
+
+def _denied(error: str) -> CliError:
+    return CliError(
+        f"Google sign-in did not grant access ({error})",
+        hint="run calsync auth again and click Allow; with an app in Testing, add your account as "
+        "a test user (docs/google-cloud.md)",
+    )
+
+
+def _flow_error(exc: Exception) -> CliError:
+    """One line for what oauthlib / requests / the WSGI server raise; never the token."""
+    from oauthlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
+        AccessDeniedError,
+        OAuth2Error,
+    )
+    from requests.exceptions import RequestException
+
+    if isinstance(exc, AccessDeniedError):
+        return _denied(exc.error)
+    if isinstance(exc, OAuth2Error):
+        return CliError(
+            f"Google refused the sign-in: {exc.error}" + (f" ({exc.description})" if exc.description else ""),
+            hint="check that the client secrets file belongs to an OAuth client of type Desktop app",
+        )
+    if isinstance(exc, RequestException):
+        return CliError(
+            f"cannot reach Google's token endpoint: {type(exc).__name__}",
+            hint="check the network connection and the token_uri in the client secrets file",
+        )
+    if type(exc).__name__ == "WSGITimeoutError":
+        return CliError("nobody completed the sign-in in time", hint="run calsync auth again")
+    return CliError(f"the sign-in failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,117 @@
+"""The environment the chart gives each pod is accepted, and read as meant, by the very
+settings code the processes run (`OperatorSettings.from_env`, `WebhookSettings.from_env`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+from chart_render import NAMESPACE, Manifest, Rendered, env_of, pod_spec
+
+from calsync_operator.cli import build_parser
+from calsync_operator.settings import OperatorSettings
+from calsync_webhook.settings import WebhookSettings
+
+# What the kubelet would resolve each secretKeyRef to.
+SECRET_VALUES = {
+    ("calsync-sendgrid", "api-key"): "SG.test-key",
+    ("calsync-heartbeat", "url"): "https://kuma.example.com/api/push/abc",
+}
+
+
+def process_env(rendered: Rendered, deployment: str, container_name: str) -> dict[str, str]:
+    pod = pod_spec(rendered.get("Deployment", deployment, NAMESPACE))
+    assert pod is not None
+    container: Manifest = next(c for c in pod["containers"] if c["name"] == container_name)
+    env: dict[str, str] = {}
+    for name, item in env_of(container).items():
+        if "value" in item:
+            env[name] = item["value"]
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[name] = SECRET_VALUES[(ref["name"], ref["key"])]
+    return env
+
+
+def test_operator_reads_the_chart_environment(render: Callable[..., Rendered]) -> None:
+    rendered = render(
+        {
+            "watchNamespaces": ["team-a", "team-b"],
+            "logging": {"format": "json", "level": "WARNING"},
+            "google": {"apiRoot": "http://emulator.calsync:8765/", "ratePerMinute": 300},
+            "cloudflared": {"enabled": True, "existingSecret": "t", "hostname": "calsync.example.com"},
+            "alerts": {
+                "from": "calsync@example.com",
+                "to": ["me@example.com", "ops@example.com"],
+                "sendgrid": {"apiKey": "SG.test-key"},
+            },
+            "heartbeat": {"url": "https://kuma.example.com/api/push/abc"},
+        }
+    )
+    settings = OperatorSettings.from_env(process_env(rendered, "calsync-operator", "operator"))
+    assert settings.webhook_url == "https://calsync.example.com/push"
+    assert settings.namespaces == ("team-a", "team-b")
+    assert settings.log_format == "json"
+    assert settings.log_level == logging.WARNING
+    assert settings.google.api_root == "http://emulator.calsync:8765/"
+    assert settings.google.rate_per_minute == 300
+    assert settings.alert_from == "calsync@example.com"
+    assert settings.alert_to == ("me@example.com", "ops@example.com")
+    assert settings.sendgrid_api_key == "SG.test-key"
+    assert settings.alerts_enabled
+    assert settings.heartbeat_url == "https://kuma.example.com/api/push/abc"
+    # The ports the Deployment probes and the Service exposes are the ones the process serves.
+    assert (settings.health_port, settings.metrics_port) == (8080, 9090)
+
+
+def test_operator_defaults_mean_cluster_wide_and_poll_only(render: Callable[..., Rendered]) -> None:
+    settings = OperatorSettings.from_env(process_env(render({}), "calsync-operator", "operator"))
+    assert settings.namespaces == ()
+    assert settings.webhook_url is None
+    assert not settings.alerts_enabled
+    assert settings.google.api_root == "https://www.googleapis.com/"
+    assert settings.google.token_uri is None
+
+
+def test_webhook_reads_the_chart_environment(render: Callable[..., Rendered]) -> None:
+    rendered = render(
+        {"rbac": {"namespaced": True}, "webhook": {"coalesceWindowMs": 100}, "logging": {"level": "DEBUG"}}
+    )
+    settings = WebhookSettings.from_env(process_env(rendered, "calsync-webhook", "webhook"))
+    assert settings.namespaces == (NAMESPACE,)
+    assert settings.coalesce_window == 0.1
+    assert settings.log_format == "json"
+    assert settings.log_level == "DEBUG"
+
+
+def test_container_args_are_commands_of_the_calsync_cli(render: Callable[..., Rendered]) -> None:
+    """The image's ENTRYPOINT is `calsync`: each container's args must parse as one of its commands."""
+    parser = build_parser()
+    rendered = render({"check": {"enabled": True}})
+    args_by_container = {container["name"]: container["args"] for _, container in rendered.containers()}
+    operator = parser.parse_args(args_by_container["operator"])
+    assert (operator.command, operator.namespace) == ("operator", [])
+    webhook = parser.parse_args(args_by_container["webhook"])
+    assert (webhook.command, webhook.host, webhook.port) == ("webhook", "0.0.0.0", 8080)
+    assert parser.parse_args(args_by_container["check"]).command == "check"
+
+
+def test_check_reads_the_cronjob_environment(
+    render: Callable[..., Rendered], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = render({"check": {"enabled": True, "extraArgs": ["--max-age", "20m", "-o", "json"]}})
+    cronjob = rendered.get("CronJob", "calsync-check", NAMESPACE)
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    for name, item in env_of(container).items():
+        if "value" in item:
+            monkeypatch.setenv(name, item["value"])
+    # `calsync check` takes its defaults from the environment when its parser is built.
+    args = build_parser().parse_args(container["args"])
+    assert args.command == "check"
+    assert args.operator_url == "http://calsync-operator.calsync.svc:8080/healthz"
+    assert args.webhook_url == "http://calsync-webhook.calsync.svc:8080/healthz"
+    assert args.state_configmap == "calsync-check-state"
+    assert (args.max_age, args.output) == ("20m", "json")
+    # The namespace of the state ConfigMap comes from the downward API, as the check expects.
+    assert env_of(container)["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"

@@ -1,0 +1,421 @@
+"""The world the operator tests run in: every part real, on loopback.
+
+- Kubernetes: the ``kube`` fixture (kmock-based API server in a thread); kopf runs the real
+  calsync handlers in its own thread (``kubeemu.run_operator``).
+- Google: the shipped Calendar emulator over HTTP; the operator reaches it through the real
+  adapter. Test-side changes to source calendars go through the same adapter, so the emulator
+  pushes exactly as Google would.
+- The webhook: the real ``calsync_webhook`` app under uvicorn in its own thread, watching
+  CalendarSyncs and patching ``push.calsync.dev/<key>`` — the complete push path.
+- SendGrid: ``MailSink``, a local HTTP server speaking the v3 ``mail/send`` endpoint (the only
+  internet service that is replaced).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+
+from calsync_operator.emulator import EmulatorServer
+from calsync_operator.google.client import GoogleCalendarClient
+from calsync_operator.google.endpoints import GoogleSettings
+from calsync_operator.google.types import WriteKind, WriteOp
+from calsync_operator.handlers import build_registry
+from calsync_operator.kube import KubeApi
+from calsync_operator.kubeemu import OperatorThread, ThreadedKubeEmulator, run_operator
+from calsync_operator.mail import Mailer
+from calsync_operator.runner import kopf_settings, operator_memo
+from calsync_operator.settings import OperatorSettings
+from calsync_operator.state import OperatorContext
+from calsync_webhook.app import create_app
+from calsync_webhook.index import ChannelIndex
+from calsync_webhook.patcher import KubePatcher
+from calsync_webhook.settings import WebhookSettings
+from calsync_webhook.watcher import IndexWatcher
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "calendarsync.yaml"
+NAME = "personal-to-central"
+NAMESPACE = "default"
+SENDGRID_KEY = "SG.test-key-never-logged"
+TOKENS = {"personal-token": "rt-personal", "work-token": "rt-work", "central-token": "rt-central"}
+PERSONAL = "alice.personal@example.com"
+WORK = "alice@work.example.com"
+CENTRAL = "alice.central@example.com"
+KOPF_IDLE_KEYS = ("kopf-managed", "last-handled-configuration", "requested-at", "confirm-delete")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def google_client(emulator: EmulatorServer, refresh_token: str) -> GoogleCalendarClient:
+    return GoogleCalendarClient.from_token_json(
+        emulator.token_json(refresh_token=refresh_token),
+        source="test",
+        settings=GoogleSettings(api_root=emulator.root_url),
+    )
+
+
+def add_event_via_google(
+    emulator: EmulatorServer, calendar_id: str, refresh_token: str, title: str, *, day: int = 1
+) -> str:
+    """Insert an event the way a calendar app would: through the API, so Google pushes."""
+    event_id = uuid.uuid4().hex
+    body = {
+        "id": event_id,
+        "summary": title,
+        "start": {"dateTime": f"2026-12-{day:02d}T09:00:00Z"},
+        "end": {"dateTime": f"2026-12-{day:02d}T10:00:00Z"},
+    }
+    client = google_client(emulator, refresh_token)
+    try:
+        [result] = client.write([WriteOp(WriteKind.INSERT, calendar_id, event_id, body)])
+    finally:
+        client.close()
+    assert result.ok, result.error
+    return event_id
+
+
+class MailSink:
+    """SendGrid's v3 ``POST /v3/mail/send`` on loopback: records every mail, answers 202."""
+
+    def __init__(self) -> None:
+        self.mails: list[dict[str, Any]] = []
+        self.auth_headers: list[str] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path == "/v3/mail/send":
+                    sink.mails.append(json.loads(body))
+                    sink.auth_headers.append(self.headers.get("Authorization", ""))
+                    self.send_response(202)
+                else:
+                    self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> MailSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def subjects(self) -> list[str]:
+        return [str(mail.get("subject", "")) for mail in self.mails]
+
+
+class Beats:
+    """An Uptime-Kuma-like push monitor: counts GETs on /api/push/<token>."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        beats = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                beats.paths.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b'{"ok":true}')
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/push/kuma-token?status=up&msg=OK"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WebhookThread:
+    """The real webhook app under uvicorn, in a thread with its own event loop."""
+
+    def __init__(self, api_client: Any, namespaces: tuple[str, ...] = ()) -> None:
+        self.api_client = api_client  # the in-memory API's or a real cluster's
+        self.index = ChannelIndex()
+        self.watcher = IndexWatcher(self.api_client, self.index, namespaces, watch_timeout=60)
+        self.patcher = KubePatcher(self.api_client)
+        app = create_app(
+            index=self.index,
+            patcher=self.patcher,
+            settings=WebhookSettings(coalesce_window=0.05),
+            background=self.watcher,
+        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> WebhookThread:
+        self._thread.start()
+        for _ in range(1000):
+            if self.server.started:
+                break
+            self._thread.join(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.watcher.wait_ready(10)
+        self.url = f"http://127.0.0.1:{port}/push"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)
+        self.patcher.close()
+        self.api_client.close()
+
+
+@dataclass
+class World:
+    kube: ThreadedKubeEmulator
+    emulator: EmulatorServer
+    webhook: WebhookThread
+    mail: MailSink
+    settings: OperatorSettings
+    operators: list[OperatorThread] = field(default_factory=list)
+
+    # -- arranging -----------------------------------------------------------------------------
+
+    def token_secret(self, name: str, refresh_token: str) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": name,
+                "namespace": NAMESPACE,
+                "labels": {"app.kubernetes.io/part-of": "calsync"},
+            },
+            # ``data``, not ``stringData``: the in-memory API server does not convert the latter.
+            "data": {
+                "token.json": base64.b64encode(
+                    self.emulator.token_json(refresh_token=refresh_token).encode()
+                ).decode()
+            },
+        }
+        if self.kube.find("Secret", name, namespace=NAMESPACE) is None:
+            self.kube.create(body)
+        else:
+            self.kube.patch("Secret", name, {"data": body["data"]}, namespace=NAMESPACE)
+
+    def example(self, **spec_changes: Any) -> dict[str, Any]:
+        manifest: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+        manifest["metadata"]["namespace"] = NAMESPACE
+        manifest["spec"].update(spec_changes)
+        return manifest
+
+    def apply_example(self, **spec_changes: Any) -> None:
+        for secret, refresh_token in TOKENS.items():
+            self.token_secret(secret, refresh_token)
+        self.kube.create(self.example(**spec_changes))
+
+    def calendar(self, refresh_token: str) -> GoogleCalendarClient:
+        """A Google client as a person editing their calendar would have."""
+        return google_client(self.emulator, refresh_token)
+
+    def add_event(self, calendar_id: str, refresh_token: str, title: str, *, day: int = 1) -> str:
+        return add_event_via_google(self.emulator, calendar_id, refresh_token, title, day=day)
+
+    def rename_event(self, calendar_id: str, refresh_token: str, event_id: str, title: str) -> None:
+        client = self.calendar(refresh_token)
+        try:
+            [result] = client.write([WriteOp(WriteKind.PATCH, calendar_id, event_id, {"summary": title})])
+        finally:
+            client.close()
+        assert result.ok, result.error
+
+    # -- acting ----------------------------------------------------------------------------------
+
+    def context(
+        self, settings: OperatorSettings | None = None, clock: Callable[[], datetime] | None = None
+    ) -> OperatorContext:
+        settings = settings or self.settings
+        return OperatorContext(
+            settings=settings,
+            kube=KubeApi(self.kube.api_client()),
+            mailer=Mailer.from_settings(settings),
+            clock=clock,
+        )
+
+    @contextlib.contextmanager
+    def operator(
+        self,
+        settings: OperatorSettings | None = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        stop_when_idle: bool = True,
+    ) -> Iterator[OperatorThread]:
+        """Run the operator for the ``with`` block; by default it is stopped once kopf is idle,
+        ``stop_when_idle=False`` stops it wherever it is (a crash or a rollout mid-sync)."""
+        settings = settings or self.settings
+        configured = kopf_settings(settings)
+        configured.queueing.exit_timeout = 0.5  # at exit, busy handlers are cancelled this soon
+        with run_operator(
+            self.kube,
+            registry=build_registry(),
+            settings=configured,
+            memo=operator_memo(self.context(settings, clock)),
+            namespaces=(NAMESPACE,),
+        ) as thread:
+            self.operators.append(thread)
+            yield thread
+            if stop_when_idle:
+                self.wait_until_kopf_idle()
+
+    def wait_until_kopf_idle(self, timeout: float = 10.0) -> None:
+        """kopf stores its diff base and drops its progress annotations when handling is done;
+        stopping it earlier races with its own bookkeeping (a daemon may be re-spawned)."""
+
+        def idle(obj: dict[str, Any] | None) -> bool:
+            if obj is None or obj["metadata"].get("deletionTimestamp"):
+                return True
+            annotations = obj["metadata"].get("annotations", {})
+            busy = [
+                key
+                for key in annotations
+                if key.startswith("calsync.dev/") and key.split("/", 1)[1] not in KOPF_IDLE_KEYS
+            ]
+            return "calsync.dev/last-handled-configuration" in annotations and not busy
+
+        if self.kube.find("CalendarSync", NAME, namespace=NAMESPACE) is not None:
+            self.kube.wait_for("CalendarSync", NAME, idle, namespace=NAMESPACE, timeout=timeout)
+
+    # -- observing -------------------------------------------------------------------------------
+
+    def csync(self) -> dict[str, Any]:
+        return self.kube.get("CalendarSync", NAME, namespace=NAMESPACE)
+
+    def wait(self, condition: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> dict[str, Any]:
+        found = self.kube.wait_for(
+            "CalendarSync",
+            NAME,
+            lambda o: o is not None and condition(o),
+            namespace=NAMESPACE,
+            timeout=timeout,
+        )
+        assert found is not None
+        return found
+
+    def copies(self) -> list[dict[str, Any]]:
+        return self.emulator.events(CENTRAL)
+
+    def events_of(self, reason: str) -> list[dict[str, Any]]:
+        found = []
+        for kind in ("Event",):
+            for event in self.kube.list(kind, namespace=NAMESPACE):
+                if event.get("reason") == reason and event.get("involvedObject", {}).get("name") == NAME:
+                    found.append(event)
+        return found
+
+
+class Clock:
+    """The operator's clock, moved by the test (Google's channels still expire in real time)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+def request_sync(world: World) -> str:
+    """What a user does to force a pass: ``kubectl annotate csync NAME calsync.dev/requested-at=...``."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    world.kube.patch(
+        "CalendarSync",
+        NAME,
+        {"metadata": {"annotations": {"calsync.dev/requested-at": stamp}}},
+        namespace=NAMESPACE,
+    )
+    return stamp
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    for item in obj.get("status", {}).get("conditions", []):
+        if item.get("type") == type_:
+            return dict(item)
+    return {}
+
+
+def ready(obj: dict[str, Any]) -> bool:
+    return condition(obj, "Ready").get("status") == "True"
+
+
+def source_status(obj: dict[str, Any], calendar_id: str) -> dict[str, Any]:
+    for item in obj.get("status", {}).get("sources", []):
+        if item.get("calendarId") == calendar_id:
+            return dict(item)
+    return {}
+
+
+def settings_for(emulator: EmulatorServer, webhook: WebhookThread, mail: MailSink) -> OperatorSettings:
+    return OperatorSettings(
+        webhook_url=webhook.url,
+        google=GoogleSettings(api_root=emulator.root_url, max_attempts=2),
+        sendgrid_api_key=SENDGRID_KEY,
+        sendgrid_api_host=mail.url,
+        alert_from="calsync@example.com",
+        alert_to=("ops@example.com",),
+        channel_ttl_seconds=3600,
+        channel_overlap_seconds=0.2,
+        retry_delay_seconds=1.0,
+        poll_seconds_override=3600.0,
+    )
+
+
+def with_changes(settings: OperatorSettings, **changes: Any) -> OperatorSettings:
+    return replace(settings, **changes)
+
+
+class LogKeeper(logging.Handler):
+    """A root handler that keeps every record of every thread (kopf's included), at any level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.append(self.format(record))
+
+
+def eventually(check: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait for state other threads produce asynchronously (mails, posted Events)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        time.sleep(0.02)

@@ -1,0 +1,145 @@
+"""The main flow on a real cluster (kind, k3s...): skipped unless CALSYNC_TEST_KUBECONFIG is set.
+
+Same parts as the in-memory tests except Kubernetes: ``runner.serve`` (exactly what
+``calsync operator`` runs) logs in with the kubeconfig, the real webhook patches the cluster,
+Google is the shipped emulator. Everything happens in a fresh namespace that is deleted after.
+The CRD is applied from ``crds/calendarsync.yaml`` when the cluster does not have it yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from operator_harness import (
+    CENTRAL,
+    EXAMPLE,
+    PERSONAL,
+    TOKENS,
+    WORK,
+    MailSink,
+    WebhookThread,
+    add_event_via_google,
+    condition,
+    free_port,
+    settings_for,
+)
+
+from calsync_operator.emulator import EmulatorServer
+from calsync_operator.kube import GROUP, PLURAL, VERSION, load_configuration
+from calsync_operator.runner import serve
+
+KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG")
+CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.skipif(not KUBECONFIG, reason="set CALSYNC_TEST_KUBECONFIG to run against a real cluster"),
+]
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[client.Configuration, str]]:
+    configuration = load_configuration(KUBECONFIG)
+    api = client.ApiClient(configuration)
+    crd = yaml.safe_load(CRD.read_text())
+    try:
+        client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
+        time.sleep(2)  # let the API server start serving the new resource
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    namespace = f"calsync-test-{uuid.uuid4().hex[:6]}"
+    core = client.CoreV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    try:
+        yield configuration, namespace
+    finally:
+        core.delete_namespace(namespace)
+        api.close()  # type: ignore[no-untyped-call]
+
+
+def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError("the cluster did not reach the expected state")
+        time.sleep(0.5)
+
+
+def test_main_flow_on_a_real_cluster(
+    cluster: tuple[client.Configuration, str], emulator: EmulatorServer, mail: MailSink
+) -> None:
+    configuration, namespace = cluster
+    api = client.ApiClient(configuration)
+    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    for secret, refresh_token in TOKENS.items():
+        data = base64.b64encode(emulator.token_json(refresh_token=refresh_token).encode()).decode()
+        meta = client.V1ObjectMeta(name=secret, labels={"app.kubernetes.io/part-of": "calsync"})
+        core.create_namespaced_secret(namespace, client.V1Secret(metadata=meta, data={"token.json": data}))
+    for calendar_id, refresh_token in ((PERSONAL, "rt-personal"), (WORK, "rt-work")):
+        add_event_via_google(emulator, calendar_id, refresh_token, "Standup")
+
+    with WebhookThread(client.ApiClient(configuration), (namespace,)) as webhook:
+        settings = replace(
+            settings_for(emulator, webhook, mail), health_port=free_port(), metrics_port=free_port()
+        )
+        stop, started = threading.Event(), threading.Event()
+        thread = threading.Thread(
+            target=lambda: asyncio.run(
+                serve(settings, configuration, namespaces=[namespace], stop_flag=stop, ready_flag=started)
+            ),
+            daemon=True,
+        )
+        thread.start()
+        try:
+            assert started.wait(30)
+            manifest = yaml.safe_load(EXAMPLE.read_text())
+            custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest)
+            name = manifest["metadata"]["name"]
+
+            def get() -> dict[str, Any]:
+                found: dict[str, Any] = custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, name
+                )  # type: ignore[assignment]
+                return found
+
+            def ready() -> dict[str, Any] | None:
+                obj = get()
+                return obj if condition(obj, "Ready").get("status") == "True" else None
+
+            obj = until(ready)
+            assert condition(obj, "PushActive")["status"] == "True"
+            assert len(emulator.events(CENTRAL)) == 2
+            assert len(emulator.channels()) == 2
+
+            custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+
+            def gone() -> bool:
+                try:
+                    get()
+                except ApiException as exc:
+                    return bool(exc.status == 404)
+                return False
+
+            until(gone)
+            assert emulator.channels() == []
+            assert emulator.events(CENTRAL) == []  # the example asks for onDelete: deleteCopies
+        finally:
+            stop.set()
+            thread.join(30)
+    api.close()  # type: ignore[no-untyped-call]

@@ -1,0 +1,46 @@
+"""The heartbeat GETs its URL while healthy and stays silent otherwise (real HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from operator_harness import Beats
+
+from calsync_operator.heartbeat import liveness_check, run_heartbeat
+
+
+@pytest.fixture
+def monitor() -> Iterator[Beats]:
+    beats = Beats()
+    yield beats
+    beats.close()
+
+
+async def beat_for(url: str, healthy: bool, seconds: float) -> None:
+    async def check() -> bool:
+        return healthy
+
+    task = asyncio.create_task(run_heartbeat(url, interval=0.05, healthy=check))
+    await asyncio.sleep(seconds)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_beats_while_healthy(monitor: Beats) -> None:
+    await beat_for(monitor.url, True, 0.3)
+    assert len(monitor.paths) >= 2
+    assert set(monitor.paths) == {"/api/push/kuma-token?status=up&msg=OK"}
+
+
+async def test_silent_while_unhealthy(monitor: Beats) -> None:
+    await beat_for(monitor.url, False, 0.3)
+    assert monitor.paths == []
+
+
+async def test_liveness_check_follows_the_probe(monitor: Beats) -> None:
+    assert await liveness_check(monitor.url)() is True
+    assert await liveness_check("http://127.0.0.1:9/healthz")() is False

@@ -1,0 +1,121 @@
+"""Channel id → CalendarSync source, built from CalendarSync status (DESIGN §2, §3).
+
+The operator records each source's push channel in ``status.sources[].channel`` (and the one
+being retired in ``previousChannel``), with ``tokenHash`` = sha256 of the channel token. This
+module turns those status dicts into a lookup table; it is pure (plain dicts in, no I/O) and
+kept current by ``watcher.py``. Both channels of a source are indexed so that pushes arriving
+on the old channel during a renewal's overlap are still accepted.
+
+Writes come from the watch thread, reads from the event loop: writers take a lock and apply
+each object's change as "add the new ids, then drop the stale ones", so a reader's single
+``dict.get`` (atomic in CPython) never misses a channel that stays valid.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from calsync_operator.identity import source_key
+
+ObjectKey = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True)
+class SignalTarget:
+    """One source of one CalendarSync: where a push goes, the unit of coalescing and of the
+    push annotation."""
+
+    namespace: str
+    name: str
+    source_key: str
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """Where a push on a channel goes, and how to check its token."""
+
+    target: SignalTarget
+    token_hash: str
+
+
+def channels_of(obj: Mapping[str, Any]) -> dict[str, ChannelRef]:
+    """Every channel (current and previous) a CalendarSync's status names. Incomplete entries
+    are skipped: a channel without ``tokenHash`` could never be verified anyway."""
+    metadata = obj.get("metadata") or {}
+    namespace, name = metadata.get("namespace") or "", metadata.get("name") or ""
+    status = obj.get("status")
+    sources = status.get("sources") if isinstance(status, Mapping) else None
+    if not name or not isinstance(sources, list):
+        return {}
+    found: dict[str, ChannelRef] = {}
+    for source in sources:
+        if not isinstance(source, Mapping):
+            continue
+        key = source.get("key") or (source_key(source["calendarId"]) if source.get("calendarId") else None)
+        if not isinstance(key, str):
+            continue
+        # Current channel last, so it wins should both fields ever carry the same id.
+        for field_name in ("previousChannel", "channel"):
+            channel = source.get(field_name)
+            if not isinstance(channel, Mapping):
+                continue
+            channel_id, digest = channel.get("id"), channel.get("tokenHash")
+            if isinstance(channel_id, str) and channel_id and isinstance(digest, str) and digest:
+                found[channel_id] = ChannelRef(SignalTarget(namespace, name, key), digest)
+    return found
+
+
+def object_key(obj: Mapping[str, Any]) -> ObjectKey:
+    metadata = obj.get("metadata") or {}
+    return (metadata.get("namespace") or "", metadata.get("name") or "")
+
+
+class ChannelIndex:
+    """The lookup table the push handler consults for every request."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, ChannelRef] = {}
+        self._owned: dict[ObjectKey, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, channel_id: str) -> ChannelRef | None:
+        return self._channels.get(channel_id)
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def apply_event(self, event_type: str, obj: Mapping[str, Any]) -> None:
+        """Apply one watch event (``ADDED``, ``MODIFIED``, ``DELETED``); others are ignored."""
+        if event_type in ("ADDED", "MODIFIED"):
+            with self._lock:
+                self._upsert(object_key(obj), channels_of(obj))
+        elif event_type == "DELETED":
+            with self._lock:
+                self._upsert(object_key(obj), {})
+
+    def replace(self, objects: Iterable[Mapping[str, Any]], namespace: str | None = None) -> None:
+        """Make the index match a full list of ``namespace`` (``None``: every namespace):
+        objects missing from the list were deleted while nobody was watching."""
+        listed = {object_key(obj): channels_of(obj) for obj in objects}
+        with self._lock:
+            for key, channels in listed.items():
+                self._upsert(key, channels)
+            gone = [key for key in self._owned if key not in listed and namespace in (None, key[0])]
+            for key in gone:
+                self._upsert(key, {})
+
+    def _upsert(self, key: ObjectKey, channels: Mapping[str, ChannelRef]) -> None:
+        stale = self._owned.get(key, frozenset()) - channels.keys()
+        self._channels.update(channels)
+        for channel_id in stale:
+            ref = self._channels.get(channel_id)
+            # Only drop an id this object owns; another object may have claimed it since.
+            if ref is not None and (ref.target.namespace, ref.target.name) == key:
+                del self._channels[channel_id]
+        if channels:
+            self._owned[key] = frozenset(channels)
+        else:
+            self._owned.pop(key, None)

@@ -1,0 +1,30 @@
+"""How the webhook reaches the Kubernetes API: the CalendarSync coordinates and the client.
+
+The webhook needs only get/list/watch/patch on ``calendarsyncs`` (DESIGN §6), all through the
+official ``kubernetes`` client, whose calls block; the watcher runs them in a thread and the
+patcher in an executor, so the event loop serving ``/push`` never waits on the API server.
+"""
+
+from __future__ import annotations
+
+from kubernetes import client, config
+
+GROUP = "calsync.dev"
+VERSION = "v1alpha1"
+PLURAL = "calendarsyncs"
+
+
+def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """In-cluster config when running in a Pod, else ``kubeconfig`` (or the current context of
+    ``$KUBECONFIG`` / ``~/.kube/config``)."""
+    if kubeconfig is None:
+        try:
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+            return client.ApiClient()
+        except config.ConfigException:
+            pass
+    configuration = client.Configuration()
+    config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=kubeconfig, client_configuration=configuration
+    )
+    return client.ApiClient(configuration)
