@@ -161,3 +161,26 @@ async def test_shutdown_sends_what_the_open_windows_held() -> None:
     await coalescer.push("src", "t2")
     await coalescer.aclose()
     assert recorder.calls == [("src", "t1", Edge.LEADING), ("src", "t2", Edge.TRAILING)]
+
+
+async def test_idle_sources_are_forgotten_so_the_table_stays_bounded() -> None:
+    now = 0.0
+    coalescer: Coalescer[int] = Coalescer(0.25, Recorder(), clock=lambda: now)
+    for source in range(5000):  # each source pushes once, far apart: every window closes
+        now += 1.0
+        assert await coalescer.push(source, "t") is PushAction.LEAD
+    assert len(coalescer) <= 2048
+    await coalescer.aclose()
+
+
+async def test_a_busy_source_survives_the_sweep() -> None:
+    now = 0.0
+    recorder = Recorder()
+    coalescer: Coalescer[int] = Coalescer(1000.0, recorder, clock=lambda: now)
+    await coalescer.push(-1, "t1")  # its window stays open for the whole test
+    for source in range(3000):
+        now += 0.001
+        await coalescer.push(source, "t")
+    assert await coalescer.push(-1, "t2") is PushAction.SCHEDULE  # still folded, not a new lead
+    await coalescer.aclose()
+    assert recorder.calls[-1] == (-1, "t2", Edge.TRAILING)  # flushed at shutdown

@@ -75,7 +75,9 @@ def push_headers(channel: Channel, *, state: str = "exists", token: str | None =
     }
 
 
-def csync_body(name: str, keys: list[str]) -> dict[str, Any]:
+def csync_body(name: str, keys: list[str], calendar_ids: list[str] | None = None) -> dict[str, Any]:
+    """A valid CalendarSync; sources are ``<key>@example.com`` unless ``calendar_ids`` says."""
+    calendar_ids = calendar_ids or [f"{key}@example.com" for key in keys]
     return {
         "apiVersion": "calsync.dev/v1alpha1",
         "kind": "CalendarSync",
@@ -84,8 +86,8 @@ def csync_body(name: str, keys: list[str]) -> dict[str, Any]:
             "target": {"calendarId": "central@example.com",
                        "credentials": {"secretRef": {"name": "central-token"}}},
             "sources": [
-                {"calendarId": f"{key}@example.com", "credentials": {"secretRef": {"name": "src-token"}}}
-                for key in keys
+                {"calendarId": calendar_id, "credentials": {"secretRef": {"name": "src-token"}}}
+                for calendar_id in calendar_ids
             ],
         },
     }

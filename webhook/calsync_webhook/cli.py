@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         api_client = load_api_client(args.kubeconfig)
     except (ConfigException, OSError) as exc:
+        source = f" from {args.kubeconfig}" if args.kubeconfig else ""
         raise CliError(
-            f"cannot load Kubernetes configuration{f' from {args.kubeconfig}' if args.kubeconfig else ''}: {exc}",
+            f"cannot load Kubernetes configuration{source}: {exc}",
             hint="run inside a Pod with a ServiceAccount, or pass --kubeconfig PATH",
         ) from None
 

@@ -31,6 +31,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 logger = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+SWEEP_MIN_SLOTS = 1024  # idle sources are forgotten only once this many are remembered
 
 
 class Edge(StrEnum):
@@ -110,6 +111,7 @@ class Coalescer(Generic[K]):
         self._clock = clock
         self._trailing_attempts = trailing_attempts
         self._slots: dict[K, _Slot] = {}
+        self._sweep_at = SWEEP_MIN_SLOTS
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def push(self, key: K, stamp: str) -> PushAction:
@@ -118,6 +120,8 @@ class Coalescer(Generic[K]):
         later push of a burst is ever answered before the first one reached the API."""
         slot = self._slots.get(key)
         if slot is None:
+            if len(self._slots) >= self._sweep_at:
+                self._sweep(self._clock())
             slot = self._slots[key] = _Slot(Window(self._length))
         action = slot.window.on_push(self._clock(), stamp)
         if action is PushAction.LEAD:
@@ -137,6 +141,22 @@ class Coalescer(Generic[K]):
             task.add_done_callback(self._tasks.discard)
         await slot.lead_settled.wait()
         return action
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def _sweep(self, now: float) -> None:
+        """Forget sources whose window closed and that have nothing in flight. Slots of busy
+        sources are kept (and reused), slots of deleted CalendarSyncs do not pile up; sweeping
+        only when the table doubled keeps the cost amortised O(1) per push."""
+        idle = [
+            key
+            for key, slot in self._slots.items()
+            if not slot.window.trailing and now >= slot.window.closes_at and not slot.lock.locked()
+        ]
+        for key in idle:
+            del self._slots[key]
+        self._sweep_at = max(SWEEP_MIN_SLOTS, 2 * len(self._slots))
 
     async def aclose(self) -> None:
         """Shutdown: stop the windows and send what they still held, so a rolling update does
