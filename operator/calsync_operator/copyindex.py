@@ -80,7 +80,7 @@ class CopyIndex:
         """A cancelled occurrence listed with ids only: its source id is the series' source id
         with the occurrence suffix (``<master>_<original start>``, as Google's instance ids)."""
         copy_id = str(event["id"])
-        master_copy_id = str(event.get("recurringEventId") or copy_id.partition("_")[0])
+        master_copy_id = str(event.get("recurringEventId") or copy_id.rpartition("_")[0])
         master = self.entries.get(master_copy_id)
         if not is_instance_id(copy_id) or master is None or is_instance_id(master_copy_id):
             return  # a deleted single copy or master needs no entry: it is simply not live
@@ -99,6 +99,16 @@ class CopyIndex:
 
     def live_count(self) -> int:
         return sum(1 for _ in self.live_copies())
+
+    def occurrences_by_series(self) -> dict[str, list[tuple[str, CopyEntry]]]:
+        """``instances`` mode: live copies of occurrences, by the source series they come from
+        (an occurrence's source id is Google's instance id ``<series id>_<original start>``)."""
+        found: dict[str, list[tuple[str, CopyEntry]]] = {}
+        for copy_id, entry in self.live_copies():
+            series = entry.source_event_id.rpartition("_")[0]
+            if series:
+                found.setdefault(series, []).append((copy_id, entry))
+        return found
 
     def record_written(self, copy_id: str, source_event_id: str, body: Event) -> None:
         self.entries[copy_id] = CopyEntry.from_event(body, source_event_id)

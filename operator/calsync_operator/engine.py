@@ -25,9 +25,9 @@ from typing import Any
 
 from calsync_operator.copyindex import CopyIndex
 from calsync_operator.executor import Counts, ExecutionReport, execute_plan
-from calsync_operator.filters import window_bounds
+from calsync_operator.filters import outside_window, skip_reason, window_bounds
 from calsync_operator.google.types import CalendarClient, Event, SyncTokenExpired
-from calsync_operator.identity import TAG_SOURCE, source_key
+from calsync_operator.identity import TAG_SOURCE, copy_event_id, source_key
 from calsync_operator.model import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
 from calsync_operator.planner import (
     DeleteGuard,
@@ -119,14 +119,73 @@ def _confirmed_alive(
 ) -> set[str]:
     """Copied series a full listing did not return but whose source still exists (a series
     whose last occurrence is before the window): one get each, only on a sweep."""
-    listed_ids = {str(e["id"]) for e in listed}
     alive: set[str] = set()
-    for _copy_id, entry in sweep_candidates(index, listed_ids, spec, now):
+    for _copy_id, entry in sweep_candidates(index, listed, spec, now):
         if entry.recurring:
             event = source_client.get_event(source.calendar_id, entry.source_event_id)
             if event is not None and event.get("status") != "cancelled":
                 alive.add(entry.source_event_id)
     return alive
+
+
+def _dropped_occurrences(
+    source_client: CalendarClient,
+    source: Source,
+    index: CopyIndex,
+    changed: list[Event],
+    spec: CalendarSyncSpec,
+    now: datetime,
+) -> list[Event]:
+    """``instances`` mode, incremental pass: occurrences a series edit removed (a shorter RRULE,
+    a moved series), as cancellations. The listing shows the occurrences a changed series still
+    has, not those it lost, so each series with listed occurrences and existing copies is read
+    once with ``events.instances`` in the window; copies of occurrences it no longer has go."""
+    live = [e for e in changed if e.get("status") != "cancelled"]
+    series_ids = {str(e["recurringEventId"]) for e in live if e.get("recurringEventId")}
+    if not series_ids:
+        return []
+    by_series = index.occurrences_by_series()
+    listed = {str(e["id"]) for e in changed}
+    low, high = window_bounds(spec.filters.window, now)
+    dropped: list[Event] = []
+    for series_id in sorted(series_ids & by_series.keys()):
+        instances = source_client.instances(
+            source.calendar_id, series_id, time_min=rfc3339(low), time_max=rfc3339(high)
+        )
+        alive = {str(i["id"]) for i in instances if i.get("status") != "cancelled"}
+        for _copy_id, entry in by_series[series_id]:
+            occurrence_id = entry.source_event_id
+            if occurrence_id in alive or occurrence_id in listed:
+                continue
+            if not outside_window(entry.start, entry.end, spec.filters.window, now):
+                dropped.append({"id": occurrence_id, "status": "cancelled", "recurringEventId": series_id})
+    return dropped
+
+
+def _exceptions_of_recopied_series(
+    source_client: CalendarClient,
+    source: Source,
+    index: CopyIndex,
+    changed: list[Event],
+    spec: CalendarSyncSpec,
+    now: datetime,
+) -> list[Event]:
+    """``series`` mode, incremental pass: the exceptions of series whose copy is (re)created.
+
+    Deleting a series' copy (its event was filtered out, or deleted and restored) cancels the
+    copy's exceptions with it, and an incremental listing shows the master coming back, not its
+    unchanged exceptions: without them, the modified occurrences would stay missing in the
+    target. One listing by iCalUID per such series (a brand-new series costs that call too)."""
+    found: list[Event] = []
+    for event in changed:
+        if event.get("status") == "cancelled" or not event.get("recurrence") or not event.get("iCalUID"):
+            continue
+        copy_id = copy_event_id(spec.target.calendar_id, source.calendar_id, str(event["id"]))
+        if index.live(copy_id) is not None or skip_reason(event, spec.filters, now) is not None:
+            continue
+        listing = source_client.list_events(source.calendar_id, ical_uid=str(event["iCalUID"]))
+        found.extend(e for e in listing.events if e.get("recurringEventId") == event["id"])
+    return found
 
 
 def sync_source(
@@ -171,10 +230,19 @@ def sync_source(
         listing = source_client.list_events(
             source.calendar_id, time_min=rfc3339(low), time_max=rfc3339(high), single_events=single_events
         )
+    changed = list(listing.events)
     alive: set[str] = set()
-    if full and copying and spec.source_cleanup is SourceCleanup.KEEP:  # only a sweep needs it
-        alive = _confirmed_alive(source_client, source, index, listing.events, spec, now)
-    plan = plan_source_changes(listing.events, index, spec, source, now, full_listing=full, alive=alive)
+    deleting_copies = copying and spec.source_cleanup is SourceCleanup.KEEP
+    if full:
+        if deleting_copies and not single_events:  # only a series-mode sweep needs it
+            alive = _confirmed_alive(source_client, source, index, changed, spec, now)
+    elif single_events:
+        if deleting_copies:  # on a full pass, the sweep removes these
+            changed += _dropped_occurrences(source_client, source, index, changed, spec, now)
+    elif copying:  # on a full pass, the listing holds every exception in the window
+        # Listed events come last: the later entry of an id wins in the planner.
+        changed = _exceptions_of_recopied_series(source_client, source, index, changed, spec, now) + changed
+    plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
     guard = judge_deletes(plan, index, spec.max_delete_fraction)
     held = guard.tripped and not confirm_delete
     if spec.dry_run:

@@ -148,11 +148,12 @@ def _latest(events: Iterable[Event]) -> list[Event]:
 
 def _with_series(event: Event) -> Event:
     """A cancelled occurrence listed with its id only still names its series: Google's instance
-    ids are ``<series id>_<original start>`` and ``_`` never occurs in a base32hex event id."""
-    event_id = str(event["id"])
-    if event.get("status") != "cancelled" or event.get("recurringEventId") or "_" not in event_id:
+    ids are ``<series id>_<original start>`` (the suffix has no ``_``; some imported events'
+    own ids start with one, hence the non-empty check)."""
+    if event.get("status") != "cancelled" or event.get("recurringEventId"):
         return event
-    return {**event, "recurringEventId": event_id.partition("_")[0]}
+    series_id = str(event["id"]).rpartition("_")[0]
+    return {**event, "recurringEventId": series_id} if series_id else event
 
 
 class _Planner:
@@ -165,7 +166,7 @@ class _Planner:
         self.requires: dict[str, list[str]] = {}  # original's source id → keys of its writes
         self.keep_copies = spec.source_cleanup is SourceCleanup.DELETE
         self.deleting: set[str] = set()  # target ids already planned for deletion
-        self._occurrence_copies: dict[str, list[tuple[str, str]]] | None = None
+        self._occurrence_copies: dict[str, list[tuple[str, CopyEntry]]] | None = None
 
     def copy_id(self, source_event_id: str) -> str:
         return copy_event_id(self.spec.target.calendar_id, self.source.calendar_id, source_event_id)
@@ -180,14 +181,10 @@ class _Planner:
             self.deleting.add(target_id)
             self.add(PlannedOp(OpKind.DELETE, source_id, target_id, reason=reason))
 
-    def occurrence_copies(self, series_source_id: str) -> list[tuple[str, str]]:
-        """``instances`` mode: (copy id, source occurrence id) of one series' live copies."""
+    def occurrence_copies(self, series_source_id: str) -> list[tuple[str, CopyEntry]]:
+        """``instances`` mode: the live copies of one series' occurrences."""
         if self._occurrence_copies is None:
-            self._occurrence_copies = {}
-            for copy_id, entry in self.index.live_copies():
-                series, sep, _ = entry.source_event_id.partition("_")
-                if sep:
-                    self._occurrence_copies.setdefault(series, []).append((copy_id, entry.source_event_id))
+            self._occurrence_copies = self.index.occurrences_by_series()
         return self._occurrence_copies.get(series_source_id, [])
 
     def event(self, event: Event) -> None:
@@ -204,8 +201,8 @@ class _Planner:
             if self.spec.recurring is RecurringMode.INSTANCES and not event.get("recurringEventId"):
                 # A deleted series: its occurrences were copied one by one, under their own ids,
                 # and Google need not list each of them as cancelled.
-                for occurrence_copy_id, occurrence_id in self.occurrence_copies(source_id):
-                    self.delete(occurrence_id, occurrence_copy_id, "seriesDeleted")
+                for occurrence_copy_id, entry in self.occurrence_copies(source_id):
+                    self.delete(entry.source_event_id, occurrence_copy_id, "seriesDeleted")
             return
         reason = skip_reason(event, self.spec.filters, self.now)
         if reason is not None:
@@ -274,8 +271,7 @@ class _Planner:
         """After a full listing: delete copies whose source event no longer exists."""
         if self.keep_copies:
             return
-        listed_ids = {str(e["id"]) for e in listed}
-        for copy_id, entry in sweep_candidates(self.index, listed_ids, self.spec, self.now):
+        for copy_id, entry in sweep_candidates(self.index, listed, self.spec, self.now):
             if entry.source_event_id not in alive:
                 self.delete(entry.source_event_id, copy_id, "sweep")
 
@@ -291,16 +287,21 @@ class _Planner:
 
 
 def sweep_candidates(
-    index: CopyIndex, listed_source_ids: Collection[str], spec: CalendarSyncSpec, now: datetime
+    index: CopyIndex, listed: Sequence[Event], spec: CalendarSyncSpec, now: datetime
 ) -> list[tuple[str, CopyEntry]]:
     """Live copies whose source was not in a full listing although the listing's window covers
-    them. Copied series are candidates whatever their dates; the engine double-checks those
-    with a get before the sweep (a series that ended before the window is not listed)."""
+    them. Copied series are candidates whatever their dates; in ``series`` mode the engine
+    double-checks those with a get before the sweep (a series that ended before the window is
+    not listed). Only events the mode copies under their own id count as listed: after a switch
+    of ``recurring`` mode, the other mode's copies (a copied series in ``instances`` mode, an
+    occurrence's own copy in ``series`` mode) are swept, or each occurrence would show twice."""
     window = spec.filters.window
+    series_mode = spec.recurring is RecurringMode.SERIES
+    listed_ids = {str(e["id"]) for e in listed if not (series_mode and e.get("recurringEventId"))}
     return [
         (copy_id, entry)
         for copy_id, entry in index.live_copies()
-        if entry.source_event_id not in listed_source_ids
+        if entry.source_event_id not in listed_ids
         and (entry.recurring or not outside_window(entry.start, entry.end, window, now))
     ]
 

@@ -23,10 +23,10 @@ from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.retry import is_retryable
 from calsync_operator.google.types import AuthExpired, GoogleError, WriteKind, WriteOp
 from calsync_operator.model import CalendarSyncSpec, Delivery, OnDelete, SecretRef
+from calsync_operator.passinput import ObjectRef
 from calsync_operator.secretclients import CredentialProblem
 from calsync_operator.state import OperatorContext, ResourceMemory
 from calsync_operator.status import sources_by_key
-from calsync_operator.syncpass import ObjectRef
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from calsync_operator.identity import CONFIRM_DELETE_ANNOTATION, REQUESTED_AT_ANNOTATION, push_annotation
 from calsync_operator.model import CalendarSyncSpec
+from calsync_operator.passinput import PassRequest
 from calsync_operator.status import sources_by_key
-from calsync_operator.syncpass import PassRequest
 
 
 @dataclass(frozen=True)

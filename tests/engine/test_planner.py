@@ -141,6 +141,21 @@ def test_sweep_after_full_listing_deletes_copies_whose_source_is_gone() -> None:
     assert plan([timed("keep")], index, full_listing=True, alive={"gone"}).ops == ()
 
 
+def test_sweep_after_a_recurring_mode_switch_removes_the_other_modes_copies() -> None:
+    series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    exception = timed("m_20261126T080000Z", "Moved", recurringEventId="m",
+                      originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
+    instances = spec(recurring=RecurringMode.INSTANCES)
+    per_occurrence = index_of([exception], instances)  # left by instances mode
+    p = plan([series, exception], per_occurrence, full_listing=True)
+    assert ("delete", exception["id"]) in kinds(p)
+    copied_series = index_of([series])  # left by series mode
+    p = plan([exception], copied_series, full_listing=True, the_spec=instances)
+    assert [(op.kind, op.copy_id, op.reason) for op in p.of(OpKind.DELETE)] == [
+        (OpKind.DELETE, cid("m"), "sweep")
+    ]
+
+
 def test_delete_guard_trips_above_the_fraction_only() -> None:
     events = [timed(f"e{i}") for i in range(100)]
     index = index_of(events)

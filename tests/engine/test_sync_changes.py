@@ -74,6 +74,9 @@ def test_title_filter_added_to_the_spec_removes_matching_copies(world: World) ->
 
     assert copy_of(world, "drop000001") is None
     assert copy_of(world, "keep000001") is not None
+    world.write(SRC_A, WriteKind.UPDATE, [timed("keep000001", "Lunch with the team")])
+    world.sync(stricter, SRC, now=NOW)
+    assert copy_of(world, "keep000001") is None
 
 
 def test_timed_event_becomes_all_day_and_back(world: World) -> None:
@@ -156,3 +159,68 @@ def test_instances_mode_shortened_series_loses_the_dropped_occurrence_copies(wor
     assert [(c["start"]["dateTime"], c["summary"]) for c in copies] == [
         (rfc(SERIES_START + timedelta(weeks=w)), "[A] Review (short)") for w in range(2)
     ]
+
+
+def test_series_switched_between_all_day_and_timed_shows_the_same_occurrences(world: World) -> None:
+    the_spec = spec(SRC)
+    days = {**weekly(4), "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-01"}}
+    world.write(SRC_A, WriteKind.INSERT, [days])
+    second = world.client(SRC_A).get_event(SRC_A, "series0001_20261207")
+    assert second is not None
+    world.write(SRC_A, WriteKind.UPDATE, [{**second, "summary": "Review (moved)"}])
+    world.sync(the_spec, SRC, now=NOW)
+    world.write(SRC_A, WriteKind.UPDATE, [weekly(4)])
+
+    world.sync(the_spec, SRC, now=NOW)
+
+    target_master = copy_event_id(TARGET, SRC_A, "series0001")
+    source_view = shown(world, SRC_A, "series0001")
+    assert shown(world, TARGET, target_master) == [(s, "[A] " + t) for s, t in source_view]
+    assert all("dateTime" in s for s, _ in source_view)
+
+
+def visible(world: World, calendar_id: str) -> list[tuple[str, str]]:
+    """Every occurrence a person sees (series expanded), as (start, title), in order."""
+    client = world.client(calendar_id)
+    listing = client.list_events(calendar_id, single_events=True)
+    return sorted(
+        (e["start"].get("dateTime", e["start"].get("date", "")), e.get("summary", ""))
+        for e in listing.events
+        if e.get("status") != "cancelled"
+    )
+
+
+def test_switching_recurring_mode_leaves_each_occurrence_shown_once(world: World) -> None:
+    series_spec = spec(SRC)
+    world.write(SRC_A, WriteKind.INSERT, [weekly(4)])
+    third = world.client(SRC_A).get_event(SRC_A, instance_id("series0001", SERIES_START + timedelta(weeks=2)))
+    assert third is not None
+    world.write(SRC_A, WriteKind.UPDATE, [{**third, "summary": "Review (demo)"}])
+    expected = [(start, "[A] " + title) for start, title in visible(world, SRC_A)]
+    world.sync(series_spec, SRC, now=NOW)
+    assert visible(world, TARGET) == expected
+
+    instances_spec = replace(series_spec, recurring=RecurringMode.INSTANCES)
+    world.sync(instances_spec, SRC, now=NOW, force_full=True)
+    assert visible(world, TARGET) == expected
+
+    world.sync(series_spec, SRC, now=NOW, force_full=True)
+    assert visible(world, TARGET) == expected
+
+
+def test_series_copied_again_after_a_filter_gets_its_exceptions_back(world: World) -> None:
+    the_spec = spec(SRC)
+    the_spec = replace(the_spec, filters=replace(the_spec.filters, title_exclude=re.compile("Private")))
+    world.write(SRC_A, WriteKind.INSERT, [weekly(4)])
+    third = world.client(SRC_A).get_event(SRC_A, instance_id("series0001", SERIES_START + timedelta(weeks=2)))
+    assert third is not None
+    world.write(SRC_A, WriteKind.UPDATE, [{**third, "summary": "Review (demo)"}])
+    world.sync(the_spec, SRC, now=NOW)
+    world.write(SRC_A, WriteKind.UPDATE, [weekly(4, summary="Review Private")])
+    world.sync(the_spec, SRC, now=NOW)
+    assert visible(world, TARGET) == []
+
+    world.write(SRC_A, WriteKind.UPDATE, [weekly(4, summary="Review")])
+    world.sync(the_spec, SRC, now=NOW)
+
+    assert visible(world, TARGET) == [(start, "[A] " + title) for start, title in visible(world, SRC_A)]

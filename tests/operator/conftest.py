@@ -11,7 +11,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from operator_harness import LogKeeper, MailSink, WebhookThread, World, settings_for
+from operator_endpoints import MailSink, WebhookThread
+from operator_harness import LogKeeper, World, settings_for
 
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kubeemu import ThreadedKubeEmulator

@@ -23,17 +23,15 @@ import pytest
 import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from operator_endpoints import MailSink, WebhookThread, free_port
 from operator_harness import (
     CENTRAL,
     EXAMPLE,
     PERSONAL,
     TOKENS,
     WORK,
-    MailSink,
-    WebhookThread,
     add_event_via_google,
     condition,
-    free_port,
     settings_for,
 )
 

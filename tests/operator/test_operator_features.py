@@ -89,7 +89,8 @@ def test_pushes_during_a_running_sync_cause_one_more_sync_not_one_each(world: Wo
         world.apply_example()
         world.wait(_push_active)
         lists_before = world.emulator.counters.calls("events.list")
-        world.emulator.inject_fault(method="events.list", status=None, latency=0.5)
+        # The first pass hangs on Google long enough for every later push to arrive during it.
+        world.emulator.inject_fault(method="events.list", status=None, latency=2.0, count=1)
 
         stamps = [
             (datetime.now(UTC) + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -232,3 +233,17 @@ def test_poll_catches_a_lost_push_and_an_idle_poll_writes_nothing(world: World) 
 
 def status_writes(world: World) -> list[object]:
     return [r for r in world.kube.requests if r.method == "PATCH" and str(r.url).endswith("/status")]
+
+
+def test_google_outage_is_reported_and_retried_until_it_passes(world: World) -> None:
+    world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    # More 503s than the adapter retries (2 attempts in these settings): the pass fails.
+    world.emulator.inject_fault(method="events.list", status=503, reason="backendError", count=4)
+    with world.operator():
+        world.apply_example()
+        obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "GoogleError")
+        assert "503" in condition(obj, "Ready")["message"]
+        # kopf retries the handler (TemporaryError with the retry delay); the faults run out.
+        obj = world.wait(lambda o: ready(o) and source_status(o, PERSONAL).get("copies") == 1)
+        eventually(lambda: len(world.events_of("SyncFailed")) == 1 and len(world.events_of("Recovered")) == 1)
+    assert [e["summary"] for e in world.copies()] == ["[home] Dentist"]

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from operator_harness import Beats
+from operator_endpoints import Beats
 
 from calsync_operator.heartbeat import liveness_check, run_heartbeat
 

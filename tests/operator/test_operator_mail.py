@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from operator_harness import MailSink
+from operator_endpoints import MailSink
 
 from calsync_operator.mail import Mailer, MailMessage
 from calsync_operator.settings import OperatorSettings

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from operator_harness import PERSONAL, Beats, World, condition, eventually, free_port, ready, source_status
+from operator_endpoints import Beats, free_port
+from operator_harness import PERSONAL, World, condition, eventually, ready, source_status
 
 from calsync_operator.cli import main
 from calsync_operator.kube import load_configuration

@@ -117,6 +117,7 @@ class GoogleCalendarClient:
         single_events: bool = False,
         private_extended_property: str | None = None,
         show_deleted: bool = False,
+        ical_uid: str | None = None,
     ) -> ListResult:
         """Full (window applied) without ``sync_token``; incremental with it. Google refuses
         timeMin/timeMax/privateExtendedProperty next to a sync token, so they are not sent
@@ -132,6 +133,7 @@ class GoogleCalendarClient:
                 "timeMax": time_max,
                 "privateExtendedProperty": private_extended_property,
                 "showDeleted": show_deleted or None,
+                "iCalUID": ical_uid,
             }
             params.update({k: v for k, v in optional.items() if v is not None})
         events_api = self._events

@@ -106,9 +106,11 @@ class CalendarClient(Protocol):
         single_events: bool = False,
         private_extended_property: str | None = None,
         show_deleted: bool = False,
+        ical_uid: str | None = None,
     ) -> ListResult:
         """All pages. With ``sync_token`` it is incremental (deletions included) and may raise
-        ``SyncTokenExpired``; without it, a full listing in the window."""
+        ``SyncTokenExpired``; without it, a full listing in the window. ``ical_uid`` lists one
+        event by its iCalendar UID: a series' master and its exceptions."""
         ...
 
     def get_event(self, calendar_id: str, event_id: str) -> Event | None: ...

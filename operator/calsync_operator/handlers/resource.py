@@ -14,9 +14,10 @@ from calsync_operator.conditions import ConditionType, ReadyReason, set_conditio
 from calsync_operator.handlers.secrets import index_lookup
 from calsync_operator.identity import CONFIRM_DELETE_ANNOTATION
 from calsync_operator.model import CalendarSyncSpec, SpecError, parse_spec
+from calsync_operator.passinput import ObjectRef, PassRequest
 from calsync_operator.state import OperatorContext, ResourceMemory, operator_context, resource_memory
 from calsync_operator.status import status_patch
-from calsync_operator.syncpass import ObjectRef, PassRequest, run_pass
+from calsync_operator.syncpass import run_pass
 from calsync_operator.teardown import tear_down
 from calsync_operator.triggers import all_pushes, requested_at
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import kopf
 
+from calsync_operator.passinput import SecretVersion
 from calsync_operator.state import operator_context
-from calsync_operator.syncpass import SecretVersion
 
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 PART_OF_VALUE = "calsync"

@@ -10,12 +10,13 @@ between a list and a watch. Every object request falls through to ``Store`` here
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp.web
 import attrs
-from kmock._internal import k8s, references, rendering
+from kmock._internal import dsl, filtering, k8s, references, rendering
 from typing_extensions import override
 
 from calsync_operator.kubeemu import errors, tables
@@ -45,9 +46,37 @@ class KubeApiServer(k8s.KubernetesScaffold):
     def _make_watches(self) -> WatchStreams:
         return WatchStreams(self.store)
 
+    # The built-in routes (discovery, objects, the 404 catch-all) in kmock's priority order.
+    _routes: list[tuple[dsl.Reaction, list[filtering.Criteria]]] = attrs.field(factory=list, init=False)
+
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.fallback[_is_object_request] << self._serve_object
+        # The same ordering as kmock's RawHandler._handle: padded, descending priorities, stable.
+        width = max(len(payload.priorities) for payload in self._payloads)
+        ordered = sorted(
+            self._payloads,
+            key=lambda payload: (
+                tuple(-p for p in payload.priorities) + (0,) * (width - len(payload.priorities))
+            ),
+        )
+        self._routes = [
+            (payload, [view.criteria for view in payload._walk(dsl.Filter)]) for payload in ordered
+        ]
+
+    @override
+    async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        # kmock decides whether a reaction "sees" a request by re-filtering the whole request log
+        # (``request in view``), which costs O(requests so far) per request: quadratic over a
+        # test or a demo. Without user reactions, match our own routes on this request alone.
+        if len(self._payloads) != len(self._routes):  # fault-injection reactions were added
+            return await super()._handle(request)
+        for reaction, criteria in self._routes:
+            if all(criterion(request) for criterion in criteria):
+                with contextlib.suppress(NotImplementedError):
+                    response: aiohttp.web.StreamResponse = await reaction.response(request)
+                    return response
+        raise NotImplementedError(f"no route for {request.method} {request.url}")
 
     @override
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:

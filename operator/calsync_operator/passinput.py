@@ -1,0 +1,36 @@
+"""What a trigger hands to a sync pass: which object, which sources, and why.
+
+Plain data shared by the kopf handlers (which build it), ``triggers`` (which decides it) and the
+pass modules (which act on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# (namespace, Secret name) → the Secret's resourceVersion per the Secrets index (None: unknown).
+SecretVersion = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True)
+class PassRequest:
+    """What a trigger asks for. ``sources`` None means every source."""
+
+    reason: str
+    sources: frozenset[str] | None = None
+    pushes: Mapping[str, str] = field(default_factory=dict)  # source key → push annotation value
+    requested_at: str | None = None  # the requested-at annotation value this pass answers
+    force_full: bool = False  # re-list the window (the spec changed: new rendering everywhere)
+    confirm_delete: bool = False
+    reread_secrets: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    namespace: str
+    name: str
+    generation: int | None
+    body: Any  # kopf's body, for posting Events
+    status: Mapping[str, Any]
