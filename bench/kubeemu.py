@@ -100,7 +100,8 @@ def main() -> None:
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     print(
-        f"writes: {rate:.0f}/s at concurrency {args.concurrency}; write-to-watch p50 {p50:.1f} ms p99 {p99:.1f} ms"
+        f"writes: {rate:.0f}/s at concurrency {args.concurrency}; "
+        f"write-to-watch p50 {p50:.1f} ms p99 {p99:.1f} ms"
     )
     print(
         f"start_ms={statistics.median(starts) * 1000:.0f} writes_per_s={rate:.0f} "
