@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,7 @@ def _print_only(url: str) -> None:
     print(
         f"Open this address in a browser on any machine and allow calsync access:\n\n  {url}\n\n"
         "The browser then lands on a http://127.0.0.1/... page that does not load: that is expected.",
+        file=sys.stderr,
         flush=True,
     )
 

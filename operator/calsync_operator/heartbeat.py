@@ -45,6 +45,18 @@ async def _beat(client: httpx.AsyncClient, url: str, host: str) -> None:
         logger.warning("Heartbeat to %s answered HTTP %d", host, response.status_code)
 
 
+def all_healthy(*checks: HealthCheck) -> HealthCheck:
+    """Healthy only when every check says so (checked in order, stopping at the first no)."""
+
+    async def check() -> bool:
+        for each in checks:
+            if not await each():
+                return False
+        return True
+
+    return check
+
+
 def liveness_check(url: str) -> HealthCheck:
     """Healthy means kopf's own liveness endpoint answers 200: the same verdict as the kubelet's."""
 

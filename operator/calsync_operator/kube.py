@@ -31,6 +31,7 @@ VERSION = "v1alpha1"
 PLURAL = "calendarsyncs"
 MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT = 30.0
+PROBE_TIMEOUT = 5.0
 
 
 class KubeError(Exception):
@@ -99,6 +100,16 @@ class KubeApi:
     def __init__(self, api_client: client.ApiClient) -> None:
         self._core = client.CoreV1Api(api_client)
         self._custom = client.CustomObjectsApi(api_client)
+
+    async def reachable(self) -> bool:
+        """Whether the API server answers a cheap discovery read (allowed to every account);
+        the heartbeat's second opinion besides kopf's liveness endpoint."""
+        try:
+            await asyncio.to_thread(self._core.get_api_resources, _request_timeout=PROBE_TIMEOUT)
+        except Exception as exc:  # any failure (HTTP, TLS, socket, timeout) means "not now"
+            logger.warning("The Kubernetes API does not answer: %s", type(exc).__name__)
+            return False
+        return True
 
     async def patch_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
         """Merge-patch ``status`` (the status subresource); a vanished object is not an error."""

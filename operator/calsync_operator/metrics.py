@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
@@ -45,6 +46,18 @@ CHANNEL_OPERATIONS = Counter(
     "Push channel lifecycle operations, by kind (created, renewed, stopped, stop_failed).",
     ["kind"],
 )
+
+
+def track_channel_expiry(namespace: str, name: str, source: str, expiration: datetime | None) -> None:
+    """Keep the expiry gauge of one source live: it is computed at every scrape, so it counts
+    down between passes; a source without a channel (push off, suspended) has no series."""
+    if expiration is None:
+        with contextlib.suppress(KeyError):
+            CHANNEL_EXPIRY.remove(namespace, name, source)
+        return
+    CHANNEL_EXPIRY.labels(namespace, name, source).set_function(
+        lambda: (expiration - datetime.now(UTC)).total_seconds()
+    )
 
 
 def forget_resource(namespace: str, name: str, source_keys: list[str]) -> None:

@@ -10,7 +10,10 @@ Two ways to hand the consent back, both Google's loopback redirect (the out-of-b
   a page that fails to load, which is expected) or only its ``code``.
 
 How the URL reaches a person is a callable (``show_url``): the CLI prints it and tries to open
-a browser; a test follows it with an HTTP client. Failures become ``CliError`` with the fix.
+a browser; a test follows it with an HTTP client. Whatever is said to the person (the URL, the
+prompt) goes to stderr, so stdout carries only the result: ``calsync auth ... -o yaml >
+secret.yaml`` (or ``| kubectl apply -f -``) still shows the URL and writes a clean manifest.
+Failures become ``CliError`` with the fix.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import webbrowser
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -85,9 +89,20 @@ def _allow_plain_http_on_loopback(config: Mapping[str, Any]) -> None:
 def default_show_url(url: str) -> None:
     """Print the consent URL and try to open a browser on it (no browser is fine)."""
     print(
-        f"Open this address in a browser and allow calsync to manage your calendars:\n\n  {url}\n", flush=True
+        f"Open this address in a browser and allow calsync to manage your calendars:\n\n  {url}\n",
+        file=sys.stderr,
+        flush=True,
     )
     webbrowser.open(url, new=1)
+
+
+def read_answer(prompt: str) -> str:
+    """``input()`` with the prompt on stderr (``input`` writes it to stdout, into the manifest)."""
+    print(prompt, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
 
 
 class _UrlHandoff(webbrowser.BaseBrowser):
@@ -134,7 +149,7 @@ def authorize_local_server(
     return str(credentials.to_json())
 
 
-def authorize_console(config: Mapping[str, Any], *, show_url: ShowUrl, read_line: ReadLine = input) -> str:
+def authorize_console(config: Mapping[str, Any], *, show_url: ShowUrl, read_line: ReadLine = read_answer) -> str:
     """Run the flow without a local server: print the URL, read back the redirect or the code."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 

@@ -26,7 +26,7 @@ from kubernetes import client
 
 from calsync_operator import metrics
 from calsync_operator.handlers import build_registry
-from calsync_operator.heartbeat import liveness_check, run_heartbeat
+from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
 from calsync_operator.identity import (
     CONFIRM_DELETE_ANNOTATION,
     FINALIZER,
@@ -73,6 +73,7 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     configured.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
     configured.persistence.diffbase_storage = SignalBlindDiffBase(prefix=STORAGE_PREFIX)
     configured.posting.loggers = False  # Events on transitions only: calsync posts them itself
+    configured.posting.reporting_component = "calsync-operator"  # `kubectl describe`'s "From"
     configured.peering.standalone = True
     configured.peering.mandatory = False
     # Only token Secrets are watched, and only by label (the index also filters client-side).
@@ -118,7 +119,12 @@ async def serve(
             run_heartbeat(
                 settings.heartbeat_url,
                 interval=settings.heartbeat_interval,
-                healthy=liveness_check(f"http://127.0.0.1:{settings.health_port}/healthz"),
+                # Alive (kopf's probe) and able to reach Kubernetes: a process that is up but
+                # cut off from the API server syncs nothing, and silence is what alarms.
+                healthy=all_healthy(
+                    liveness_check(f"http://127.0.0.1:{settings.health_port}/healthz"),
+                    context.kube.reachable,
+                ),
             ),
             name="calsync heartbeat",
         )

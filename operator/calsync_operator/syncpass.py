@@ -103,9 +103,8 @@ async def run_pass(
         for s in spec.sources
     ]
     for entry in entries:
-        if entry.channel is not None:
-            seconds = (entry.channel.expiration - now).total_seconds()
-            metrics.CHANNEL_EXPIRY.labels(obj.namespace, obj.name, entry.key).set(seconds)
+        expiration = entry.channel.expiration if entry.channel is not None else None
+        metrics.track_channel_expiry(obj.namespace, obj.name, entry.key, expiration)
     situation = Situation(
         sources=len(spec.sources),
         suspended=spec.suspend,

@@ -55,12 +55,6 @@ def pending_pushes(
     return pending
 
 
-def all_pushes(spec: CalendarSyncSpec, annotations: Mapping[str, str]) -> dict[str, str]:
-    """Every push annotation of the spec's sources: a pass over all sources answers them all."""
-    values = {s.key: annotations.get(push_annotation(s.calendar_id), "") for s in spec.sources}
-    return {key: value for key, value in values.items() if value}
-
-
 def requested_at(
     annotations: Mapping[str, str], status: Mapping[str, Any], handled: str | None
 ) -> str | None:
@@ -81,6 +75,9 @@ def next_request(
     if spec.suspend:
         return None  # the reconcile handler already stopped everything; only a spec change helps
     request_value = requested_at(annotations, status, signals.handled_request_at)
+    # A pass over every source answers the pending pushes too; pushes handled before are left
+    # out, so their old receipt times neither count as latency nor get recorded again.
+    pushes = pending_pushes(spec, annotations, status, signals.handled_pushes)
     confirm = CONFIRM_DELETE_ANNOTATION in annotations and signals.guard_held
     poll_due = signals.next_poll is not None and now >= signals.next_poll
     retry_due = signals.retry_at is not None and now >= signals.retry_at
@@ -98,12 +95,11 @@ def next_request(
         )
         return PassRequest(
             reason=reason,
-            pushes=all_pushes(spec, annotations),
+            pushes=pushes,
             requested_at=request_value,
             confirm_delete=CONFIRM_DELETE_ANNOTATION in annotations,
             reread_secrets=poll_due or signals.secrets_changed,
         )
-    pushes = pending_pushes(spec, annotations, status, signals.handled_pushes)
     retiring = {key for key, deadline in signals.retire_at.items() if now >= deadline}
     if pushes or retiring:
         return PassRequest(

@@ -4,6 +4,7 @@ copy index between passes the way the operator does (state in status, index in m
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.retry import RetryPolicy
-from calsync_operator.google.types import Event, WriteKind, WriteOp
+from calsync_operator.google.types import CalendarClient, Event, WriteKind, WriteOp
 from calsync_operator.identity import TAG_EVENT, TAG_SOURCE
 from calsync_operator.model import CalendarSyncSpec, Source
 
@@ -34,25 +35,44 @@ class World:
     def client(self, calendar_id: str) -> GoogleCalendarClient:
         """One client (one credential) per calendar, as each Secret would give."""
         if calendar_id not in self.clients:
-            token_json = self.emulator.token_json(refresh_token=f"refresh-{calendar_id}")
-            settings = GoogleSettings(api_root=self.emulator.root_url)
-            policy = RetryPolicy(max_attempts=self.attempts, initial_wait=0.01, max_wait=0.05)
-            credentials = ManagedCredentials(token_json, source=f"secret for {calendar_id}")
-            # Quota pacing is the adapter's concern (tested there): here it must not slow passes.
-            limiter = TokenBucket(1_000_000, burst=100_000)
-            self.clients[calendar_id] = GoogleCalendarClient(
-                credentials, settings, limiter=limiter, policy=policy
-            )
+            self.clients[calendar_id] = self._new_client(calendar_id, self.emulator.root_url)
         return self.clients[calendar_id]
 
-    def sync(self, spec: CalendarSyncSpec, source: Source, **kwargs: Any) -> SyncOutcome:
+    def unreachable_client(self, calendar_id: str) -> GoogleCalendarClient:
+        """A client whose API root refuses connections (Google unreachable); OAuth still works."""
+        with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        client = self._new_client(calendar_id, f"http://127.0.0.1:{port}/")
+        self.clients[f"unreachable:{calendar_id}"] = client  # closed with the others
+        return client
+
+    def _new_client(self, calendar_id: str, api_root: str) -> GoogleCalendarClient:
+        token_json = self.emulator.token_json(refresh_token=f"refresh-{calendar_id}")
+        settings = GoogleSettings(api_root=api_root)
+        policy = RetryPolicy(max_attempts=self.attempts, initial_wait=0.01, max_wait=0.05)
+        credentials = ManagedCredentials(token_json, source=f"secret for {calendar_id}")
+        # Quota pacing is the adapter's concern (tested there): here it must not slow passes.
+        limiter = TokenBucket(1_000_000, burst=100_000)
+        return GoogleCalendarClient(credentials, settings, limiter=limiter, policy=policy)
+
+    def sync(
+        self,
+        spec: CalendarSyncSpec,
+        source: Source,
+        *,
+        target_client: CalendarClient | None = None,
+        **kwargs: Any,
+    ) -> SyncOutcome:
+        """One pass with the state and index of the previous one; ``target_client`` replaces
+        the target's client for this pass (an unreachable or crashing one)."""
         key = (spec.target.calendar_id, source.calendar_id)
         outcome = sync_source(
             spec=spec,
             source=source,
             state=self.states.get(key) or SourceState(source.calendar_id),
             source_client=self.client(source.calendar_id),
-            target_client=self.client(spec.target.calendar_id),
+            target_client=target_client or self.client(spec.target.calendar_id),
             index=self.indexes.get(key),
             **kwargs,
         )

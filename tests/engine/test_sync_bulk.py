@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from calsync_operator.filters import window_bounds
-from calsync_operator.google.types import Event, WriteKind
+from calsync_operator.google.types import (
+    CalendarClient,
+    Channel,
+    Event,
+    ListResult,
+    WriteKind,
+    WriteOp,
+    WriteResult,
+)
 from calsync_operator.identity import TAG_EVENT, copy_event_id
 from calsync_operator.model import CalendarSyncSpec, Source
 from calsync_operator.render import render_copy
@@ -101,19 +110,48 @@ def test_thousand_events_two_sources_then_edits_deletes_moves(world: World) -> N
     assert_target_matches(world, the_spec)
 
 
-def crashing_pass(world: World, the_spec: CalendarSyncSpec, batches_to_live: int) -> bool:
-    """A pass over every source that dies after ``batches_to_live`` batches; True if it died."""
-    left = batches_to_live
+class DiesMidBatch:
+    """The target's client in an operator process that dies while its ``dies_at``-th batch is in
+    flight: Google applies some of that batch's parts (any subset: parts run in any order), and
+    no answer is ever read. Reads and earlier batches go through untouched."""
 
-    def maybe_die() -> None:
-        nonlocal left
-        left -= 1
-        if left < 0:
-            raise Abort
+    def __init__(self, client: CalendarClient, rng: random.Random, dies_at: int, land_all: bool = False) -> None:
+        self.client, self.rng, self.left, self.land_all = client, rng, dies_at, land_all
 
+    def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        self.left -= 1
+        if self.left > 0:
+            return self.client.write(ops)
+        count = len(ops) if self.land_all else self.rng.randint(0, len(ops))
+        landed = self.rng.sample(list(ops), count)
+        self.client.write(landed)
+        raise Abort
+
+    def list_events(self, calendar_id: str, **kwargs: Any) -> ListResult:
+        return self.client.list_events(calendar_id, **kwargs)
+
+    def get_event(self, calendar_id: str, event_id: str) -> Event | None:
+        return self.client.get_event(calendar_id, event_id)
+
+    def instances(self, calendar_id: str, event_id: str, **kwargs: Any) -> list[Event]:
+        return self.client.instances(calendar_id, event_id, **kwargs)
+
+    def watch(self, calendar_id: str, **kwargs: Any) -> Channel:
+        return self.client.watch(calendar_id, **kwargs)
+
+    def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        self.client.stop_channel(channel_id, resource_id)
+
+
+def crashing_pass(world: World, the_spec: CalendarSyncSpec, rng: random.Random) -> bool:
+    """A pass over every source (in random order) whose process dies in the middle of one of
+    the first three batches of one random source's pass; True if it died."""
+    victim = rng.choice(the_spec.sources)
+    dying = DiesMidBatch(world.client(TARGET), rng, dies_at=rng.randint(1, 3))
     try:
-        for src in the_spec.sources:
-            world.sync(the_spec, src, now=NOW, batch_size=7, between_batches=maybe_die)
+        for src in rng.sample(the_spec.sources, len(the_spec.sources)):
+            target = cast(CalendarClient, dying) if src is victim else None
+            world.sync(the_spec, src, now=NOW, batch_size=7, target_client=target)
     except Abort:
         return True
     return False
@@ -135,18 +173,41 @@ def test_crash_at_random_points_never_duplicates_or_loses(world: World, emulator
             fresh = [event(f"fresh{cal[0]}{round_no:02d}{i}", rng.randrange(3000)) for i in range(5)]
             world.write(cal, WriteKind.INSERT, fresh)
             live[cal] = [e for e in events if e not in gone] + fresh
-        # ...while the operator dies: some batch parts fail, then the process stops between
-        # batches (and half the time restarts, losing its in-memory copy index).
+        # ...while the operator dies: some batch parts fail, then the process stops with a batch
+        # half applied (and half the time restarts, losing its in-memory copy index).
         emulator.inject_fault("events.update", status=503, probability=0.3, count=4)
-        deaths += crashing_pass(world, the_spec, rng.randrange(10))
+        deaths += crashing_pass(world, the_spec, rng)
         emulator.clear_faults()
         if rng.random() < 0.5:
             world.restart()
     sync_all(world, the_spec)  # the re-run after the last crash
-    assert deaths >= 15
+    assert deaths >= 18  # a pass with fewer batches than planned for its death survives
     assert sync_all(world, the_spec) == 0  # settled
     assert_no_duplicates(world)
     assert_target_matches(world, the_spec)
+
+
+def test_a_batch_that_landed_unseen_is_replayed_onto_the_same_ids(world: World, emulator: Any) -> None:
+    src = SOURCES[0]
+    the_spec = spec(src)
+    seed(world, SRC_A, 5)
+    settled = world.sync(the_spec, src, now=NOW)
+    world.write(SRC_A, WriteKind.INSERT, [event(f"late{n:05d}", 100 + n) for n in range(12)])
+    dying = DiesMidBatch(world.client(TARGET), random.Random(1), dies_at=1, land_all=True)
+
+    with pytest.raises(Abort):  # every insert reached Google; the answer never came back
+        world.sync(the_spec, src, now=NOW, target_client=cast(CalendarClient, dying))
+    assert len(world.copies(TARGET)) == 17
+    assert world.states[(TARGET, SRC_A)] == settled.state  # nothing recorded: the pass is replayed
+
+    replay = world.sync(the_spec, src, now=NOW)  # same process: its copy index never saw them
+
+    # Each insert hit its taken id (409) and was restored with get + update: no second copy.
+    assert emulator.counters.calls("events.insert", 409) == 12
+    assert replay.counts.created == 12
+    assert_no_duplicates(world)
+    assert_target_matches(world, the_spec)
+    assert world.sync(the_spec, src, now=NOW).report.results == []
 
 
 @pytest.mark.parametrize("expiry", ["invalidated", "410 on the listing"])
@@ -155,6 +216,8 @@ def test_expired_sync_token_resyncs_and_sweeps_stale_copies(world: World, emulat
     a_events = seed(world, SRC_A, 300)
     seed(world, SRC_B, 100)
     sync_all(world, the_spec)
+    world.write(SRC_A, WriteKind.UPDATE, [event(a_events[299]["id"], 299, "incremental")])
+    assert world.sync(the_spec, SOURCES[0], now=NOW).full_sync is False  # the token chain runs
     # Changes the incremental stream will never deliver: the token dies before the next pass.
     world.write(SRC_A, WriteKind.DELETE, a_events[:40])
     world.write(SRC_A, WriteKind.UPDATE, [event(e["id"], 7, "after 410") for e in a_events[40:50]])
@@ -239,3 +302,27 @@ def test_dry_run_plans_without_writing(world: World) -> None:
     assert outcome.state.sync_token is None
     assert world.copies(TARGET) == []
     assert world.calls() - calls_before == 2  # the index listing and the source listing
+
+
+def test_an_unreachable_target_keeps_the_sync_token_so_the_changes_land_later(world: World) -> None:
+    src = SOURCES[0]
+    the_spec = spec(src)
+    events = seed(world, SRC_A, 10)
+    world.sync(the_spec, src, now=NOW)
+    token = world.states[(TARGET, SRC_A)].sync_token
+    world.write(SRC_A, WriteKind.UPDATE, [event(events[0]["id"], 0, "edited while Google was away")])
+
+    # Every batch to the target is refused at the TCP level: no HTTP answer at all.
+    down = world.sync(the_spec, src, now=NOW, target_client=world.unreachable_client(TARGET))
+
+    assert down.report is not None
+    assert down.counts.updated == 0
+    assert down.report.retryable_failures == 1
+    assert down.state.sync_token == token  # the change will be listed again
+    assert "transportError" in (down.state.last_error or "")
+
+    back = world.sync(the_spec, src, now=NOW)
+
+    assert back.counts.updated == 1
+    assert back.state.sync_token != token
+    assert_target_matches(world, the_spec)

@@ -76,15 +76,19 @@ def test_busy_privacy_leaks_nothing(world: World) -> None:
         description="Project Falcon numbers",
         location="Board room",
         attendees=[{"email": "ceo@example.com"}],
+        hangoutLink="https://meet.google.com/fal-con-num",
+        conferenceData={"conferenceId": "fal-con-num", "notes": "dial-in for Falcon"},
+        colorId="11",
     )])
 
     world.sync(the_spec, the_spec.sources[0], now=NOW)
 
     (copy,) = world.copies(TARGET)
     dumped = json.dumps(copy)
-    for secret in ("Acquisition", "Falcon", "Board room", "ceo@example.com"):
+    for secret in ("Acquisition", "Falcon", "Board room", "ceo@example.com", "fal-con-num"):
         assert secret not in dumped
     assert (copy["summary"], copy["visibility"]) == ("Busy", "private")
-    assert "attendees" not in copy
+    for field in ("description", "location", "attendees", "conferenceData", "hangoutLink", "colorId"):
+        assert field not in copy, field
     assert world.emulator.counters.invitations_sent == 0
 

@@ -7,13 +7,12 @@ import json
 import pytest
 from prometheus_client import REGISTRY
 
+from calsync_operator.google.reasons import Verdict, decide
 from calsync_operator.google.retry import (
     QUOTA_BACKOFF_SECONDS,
     RetryPolicy,
     TransportError,
-    Verdict,
     call_with_retries,
-    decide,
     error_from_response,
     parse_error_content,
     parse_retry_after,
@@ -44,6 +43,10 @@ from calsync_operator.google.types import GoogleError, QuotaExhausted, SyncToken
 )
 def test_decision_table(status: int, reason: str, verdict: Verdict) -> None:
     assert decide(status, reason) is verdict
+    # What the engine asks of a failed write ("may a later pass fix it?") reads the same table:
+    # a write lost to a transport error must keep the sync token where it was.
+    error = TransportError("ConnectionRefusedError") if status == 0 else GoogleError(status, reason)
+    assert error.retryable is (verdict is not Verdict.FAIL)
 
 
 def google_body(reason: str, message: str = "nope") -> bytes:

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import kopf
+import pytest
 
 from calsync_operator.kubeemu import ThreadedKubeEmulator, run_operator
 
@@ -47,12 +48,18 @@ def operator_settings() -> kopf.OperatorSettings:
     return settings
 
 
-def test_kopf_lifecycle_create_update_delete(widgets: ThreadedKubeEmulator) -> None:
+# Cluster-wide; one namespace; a namespace pattern (kopf then also watches Namespaces).
+@pytest.mark.parametrize(
+    "namespaces", [(), ("default",), ("def*",)], ids=["clusterwide", "namespaced", "glob"]
+)
+def test_kopf_lifecycle_create_update_delete(
+    widgets: ThreadedKubeEmulator, namespaces: tuple[str, ...]
+) -> None:
     kube = widgets
     deleted: list[str] = []
     registry = make_registry(deleted, threading.Lock())
 
-    with run_operator(kube, registry=registry, settings=operator_settings()):
+    with run_operator(kube, registry=registry, settings=operator_settings(), namespaces=namespaces):
         kube.create(widget("w1", size=3))
         created = kube.wait_for(
             "widgets",

@@ -268,3 +268,36 @@ def test_crd_schema_rejects_invalid_objects_with_field_paths(store: Store, widge
     with pytest.raises(ApiError) as too_small:
         patch(store, widgets, "a", {"spec": {"size": 0}})
     assert "spec.size in body should be greater than or equal to 1" in too_small.value.message
+
+
+def test_watch_history_expires_only_what_was_dropped() -> None:
+    store = Store(history_limit=2)
+    for rtype in bundled_types():
+        store.register(rtype)
+    namespaces, secrets = store.find("namespaces"), store.find("secrets")
+    store.create(namespaces, None, {"metadata": {"name": "default"}})
+    first = store.create(secrets, "default", {"metadata": {"name": "a"}})
+    for name in "bc":  # pushes the creation of "a" out of the secrets history
+        store.create(secrets, "default", {"metadata": {"name": name}})
+    with pytest.raises(ApiError) as gone:
+        store.subscribe(secrets, rv(first) - 1, lambda event: None)
+    assert gone.value.code == 410
+    backlog, unsubscribe = store.subscribe(secrets, rv(first), lambda event: None)
+    unsubscribe()
+    assert [event.object["metadata"]["name"] for event in backlog] == ["b", "c"]
+    # namespaces kept their whole (short) history, whatever happened to other resources
+    backlog, unsubscribe = store.subscribe(namespaces, 0, lambda event: None)
+    unsubscribe()
+    assert [event.type for event in backlog] == ["ADDED"]
+
+
+def test_strict_field_validation_rejects_what_pruning_would_drop(store: Store, widgets: ResourceType) -> None:
+    body = {**widget("a"), "spec": {"size": 2, "bogus": 1}, "extra": {"x": 1}}
+    with pytest.raises(ApiError) as strict:
+        store.create(widgets, "default", body, strict=True)
+    assert (strict.value.code, strict.value.message) == (
+        400,
+        'Widget in version "v1" cannot be handled as a Widget: strict decoding error: '
+        'unknown field "spec.bogus", unknown field "extra"',
+    )
+    assert store.create(widgets, "default", body)["spec"] == {"size": 2}  # default: pruned silently

@@ -245,6 +245,11 @@ def request_sync(world: World) -> str:
     return stamp
 
 
+def status_writes(world: World) -> list[object]:
+    """Every status write the API server received (the operator is the only writer)."""
+    return [r for r in world.kube.requests if r.method == "PATCH" and str(r.url).endswith("/status")]
+
+
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
     for item in obj.get("status", {}).get("conditions", []):
         if item.get("type") == type_:

@@ -24,11 +24,22 @@ from operator_harness import (
     ready,
     request_sync,
     source_status,
+    status_writes,
 )
 from prometheus_client import REGISTRY, generate_latest
 
 from calsync_operator.google.types import WriteKind, WriteOp
 from calsync_operator.identity import push_annotation
+
+
+def expiry_series() -> list[str]:
+    """This CalendarSync's lines of the channel expiry gauge, as Prometheus scrapes them."""
+    text = generate_latest(REGISTRY).decode()
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith("calsync_channel_seconds_to_expiry{") and f'name="{NAME}"' in line
+    ]
 
 
 def _push_active(obj: dict[str, Any]) -> bool:
@@ -41,10 +52,12 @@ def test_suspend_stops_channels_and_syncing_and_resume_catches_up(world: World) 
         world.apply_example()
         world.wait(_push_active)
 
+        assert expiry_series()  # every source's channel counts down to its expiry
         world.kube.patch("CalendarSync", NAME, {"spec": {"suspend": True}}, namespace=NAMESPACE)
         obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "Suspended")
         assert condition(obj, "PushActive")["reason"] == "Suspended"
         assert world.emulator.channels() == []
+        assert expiry_series() == []  # no channel, no series
         world.rename_event(PERSONAL, "rt-personal", event_id, "Dentist (while suspended)")
         assert [e["summary"] for e in world.copies()] == ["[home] Dentist"]
 
@@ -71,7 +84,7 @@ def test_dry_run_writes_the_plan_into_status_and_nothing_to_google(world: World)
     assert world.emulator.counters.calls("events.watch") == 0
 
 
-def test_invalid_spec_is_reported_in_ready_and_not_retried(world: World) -> None:
+def test_invalid_spec_is_reported_in_ready_and_not_retried(world: World, all_logs: list[str]) -> None:
     with world.operator():
         world.apply_example()
         world.wait(ready)
@@ -82,6 +95,8 @@ def test_invalid_spec_is_reported_in_ready_and_not_retried(world: World) -> None
     message = condition(obj, "Ready")["message"]
     assert "titleInclude" in message
     assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+    # kopf.PermanentError: kopf gives up on this spec instead of retrying it.
+    assert [line for line in all_logs if "failed permanently" in line and "titleInclude" in line]
 
 
 def test_pushes_during_a_running_sync_cause_one_more_sync_not_one_each(world: World) -> None:
@@ -152,7 +167,9 @@ def test_no_token_appears_in_logs_status_events_or_metrics(world: World, all_log
             "metrics": generate_latest(REGISTRY).decode(),
             "mails": json.dumps(world.mail.mails),
         }
-    secrets = {"rt-personal", "rt-work", "rt-central", SENDGRID_KEY, *channel_tokens}
+    # The token JSON's refresh tokens and OAuth client secret (the emulator's default), the
+    # SendGrid key, the channel tokens; access tokens by their shape below.
+    secrets = {"rt-personal", "rt-work", "rt-central", "csecret", SENDGRID_KEY, *channel_tokens}
     assert len(channel_tokens) == 2
     assert surfaces["logs"]  # the scan saw the operator's logging at DEBUG
     for surface, text in surfaces.items():
@@ -231,18 +248,20 @@ def test_poll_catches_a_lost_push_and_an_idle_poll_writes_nothing(world: World) 
     assert [e["summary"] for e in world.copies()] == ["[home] Dentist (push lost)"]
 
 
-def status_writes(world: World) -> list[object]:
-    return [r for r in world.kube.requests if r.method == "PATCH" and str(r.url).endswith("/status")]
-
-
 def test_google_outage_is_reported_and_retried_until_it_passes(world: World) -> None:
     world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
     # More 503s than the adapter retries (2 attempts in these settings): the pass fails.
     world.emulator.inject_fault(method="events.list", status=503, reason="backendError", count=4)
+
+    def reconcile_errors() -> float:
+        return REGISTRY.get_sample_value("calsync_reconcile_errors_total", {"reason": "GoogleError"}) or 0.0
+
+    errors = reconcile_errors()
     with world.operator():
         world.apply_example()
         obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "GoogleError")
         assert "503" in condition(obj, "Ready")["message"]
+        eventually(lambda: reconcile_errors() > errors)
         # kopf retries the handler (TemporaryError with the retry delay); the faults run out.
         obj = world.wait(lambda o: ready(o) and source_status(o, PERSONAL).get("copies") == 1)
         eventually(lambda: len(world.events_of("SyncFailed")) == 1 and len(world.events_of("Recovered")) == 1)

@@ -24,9 +24,16 @@ from operator_harness import (
     ready,
     request_sync,
     source_status,
+    status_writes,
 )
+from prometheus_client import REGISTRY
 
 log = logging.getLogger(__name__)
+
+
+def sample(metric: str, **labels: str) -> float:
+    """The metric's current value in the operator's registry (0 before its first observation)."""
+    return REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
 def test_apply_example_registers_channels_copies_events_and_completes_status(world: World) -> None:
@@ -63,6 +70,14 @@ def test_apply_example_registers_channels_copies_events_and_completes_status(wor
         assert entry["channel"]["id"] in {c["id"] for c in channels}
         assert len(entry["channel"]["tokenHash"]) == 64
     assert "calsync.dev/finalizer" in obj["metadata"]["finalizers"]
+    # kopf keeps its bookkeeping in calsync.dev/ annotations; the status is calsync's alone.
+    assert "kopf" not in status
+    annotations = world.csync()["metadata"]["annotations"]
+    assert "calsync.dev/last-handled-configuration" in annotations
+    assert all(key.startswith(("calsync.dev/", "push.calsync.dev/")) for key in annotations)
+    assert obj["metadata"]["finalizers"] == ["calsync.dev/finalizer"]
+    eventually(lambda: len(world.events_of("ChannelCreated")) == 2)
+    assert {e["source"]["component"] for e in world.events_of("ChannelCreated")} == {"calsync-operator"}
 
 
 def test_change_in_source_reaches_target_through_push(world: World) -> None:
@@ -71,14 +86,28 @@ def test_change_in_source_reaches_target_through_push(world: World) -> None:
         world.apply_example()
         world.wait(lambda o: ready(o) and condition(o, "PushActive").get("status") == "True")
         before = source_status(world.csync(), PERSONAL)
+        writes = len(status_writes(world))
+        latencies = sample("calsync_push_to_write_seconds_count")
+        updates = sample("calsync_operations_total", kind="updated")
 
         started = time.monotonic()
         world.rename_event(PERSONAL, "rt-personal", event_id, "Dentist (moved)")
         obj = world.wait(lambda o: source_status(o, PERSONAL).get("counts", {}).get("updated") == 1)
         delay = time.monotonic() - started
         log.info("change in source -> copy updated in the target: %.3f s", delay)
+        # The push pass wrote the status once (not per source or per step).
+        assert len(status_writes(world)) == writes + 1
+        assert [e["summary"] for e in world.copies()] == ["[home] Dentist (moved)"]
 
-    assert [e["summary"] for e in world.copies()] == ["[home] Dentist (moved)"]
+        # A later change found by a forced pass (its push lost) is no push-to-write sample:
+        # the push handled before must not be measured again from its old receipt time.
+        world.emulator.drop_pushes(1.0)
+        world.rename_event(PERSONAL, "rt-personal", event_id, "Dentist (moved again)")
+        request_sync(world)
+        world.wait(lambda o: source_status(o, PERSONAL)["counts"]["updated"] == 2)
+
+    assert sample("calsync_push_to_write_seconds_count") == latencies + 1  # this push, nothing else
+    assert sample("calsync_operations_total", kind="updated") == updates + 2
     entry = source_status(obj, PERSONAL)
     annotation = obj["metadata"]["annotations"][f"push.calsync.dev/{entry['key']}"]
     assert entry["lastHandledPush"] == annotation

@@ -1,4 +1,5 @@
-"""The heartbeat GETs its URL while healthy and stays silent otherwise (real HTTP)."""
+"""The heartbeat GETs its URL while healthy and stays silent otherwise (real HTTP); healthy is
+kopf's liveness probe answering and the Kubernetes API reachable."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
+from kubernetes import client
 from operator_endpoints import Beats
 
-from calsync_operator.heartbeat import liveness_check, run_heartbeat
+from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
+from calsync_operator.kube import KubeApi
+from calsync_operator.kubeemu import ThreadedKubeEmulator
 
 
 @pytest.fixture
@@ -44,3 +48,21 @@ async def test_silent_while_unhealthy(monitor: Beats) -> None:
 async def test_liveness_check_follows_the_probe(monitor: Beats) -> None:
     assert await liveness_check(monitor.url)() is True
     assert await liveness_check("http://127.0.0.1:9/healthz")() is False
+
+
+async def test_healthy_needs_every_check() -> None:
+    async def yes() -> bool:
+        return True
+
+    async def no() -> bool:
+        return False
+
+    assert await all_healthy(yes, yes)() is True
+    assert await all_healthy(yes, no)() is False
+
+
+async def test_kubernetes_reachability_is_part_of_health(kube: ThreadedKubeEmulator) -> None:
+    assert await KubeApi(kube.api_client()).reachable() is True
+    nowhere = client.Configuration()
+    nowhere.host = "http://127.0.0.1:9"  # nothing listens: the operator is cut off
+    assert await KubeApi(client.ApiClient(nowhere)).reachable() is False

@@ -92,3 +92,12 @@ def test_end_of_a_channel_overlap_syncs_that_source() -> None:
 def test_suspended_resources_wait_for_a_spec_change() -> None:
     suspended = CalendarSyncSpec(target=SPEC.target, sources=SPEC.sources, suspend=True)
     assert next_request(suspended, {REQUESTED_AT_ANNOTATION: "x"}, {}, signals(next_poll=NOW), NOW) is None
+
+
+def test_a_full_pass_answers_pending_pushes_only() -> None:
+    annotations = {push_annotation(A): "new", push_annotation(B): "old"}
+    request = next_request(SPEC, annotations, status(**{B: "old"}), signals(next_poll=NOW), NOW)
+    assert request is not None
+    assert request.sources is None
+    # B's push was handled before: its receipt time is neither recorded nor measured again.
+    assert dict(request.pushes) == {source_key(A): "new"}

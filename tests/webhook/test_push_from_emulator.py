@@ -46,6 +46,8 @@ async def test_emulator_pushes_signal_the_source(webhook: LiveWebhook, emulator:
         "CalendarSync", "demo", lambda obj: bool(obj and _annotations(obj).get(annotation))
     )
     assert found is not None
+    # The annotation lands before the handler counts its outcome: wait for Google's answer too.
+    await asyncio.to_thread(emulator.wait_for_pushes)
     assert webhook.metric("calsync_webhook_pushes_total", outcome="signalled") == 1
     assert webhook.metric("calsync_webhook_pushes_total", outcome="forbidden") == 0
 

@@ -1,7 +1,6 @@
 """When to retry a Google call, and how long to wait: decided by Google's ``reason`` (DESIGN §5).
 
-The decision is a pure function of (status, reason), so the table is tested on plain data.
-tenacity runs the loop: exponential backoff with full jitter for rate limits and 5xx, never
+The decision is the pure table in ``reasons`` (tested on plain data). tenacity runs the loop: exponential backoff with full jitter for rate limits and 5xx, never
 shorter than Retry-After; bounded attempts; every retry counted and logged without secrets.
 ``quotaExceeded`` means the daily budget is gone: sleeping for hours inside a call would hang a
 worker, so it surfaces at once as ``QuotaExhausted`` carrying an hours-scale ``retry_after``.
@@ -18,47 +17,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 import tenacity
 
 from calsync_operator.google import metrics
+from calsync_operator.google.reasons import SYNC_TOKEN_REASONS, TRANSPORT_STATUS, Verdict, decide
 from calsync_operator.google.types import GoogleError, QuotaExhausted, SyncTokenExpired
 
 log = logging.getLogger("calsync.google")
 
 T = TypeVar("T")
 
-RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-SERVER_STATUSES = frozenset({500, 502, 503, 504})
-SYNC_TOKEN_REASONS = frozenset({"fullSyncRequired", "updatedMinTooLongAgo"})
 QUOTA_BACKOFF_SECONDS = 3 * 3600.0  # usage limits reset slowly: come back in hours, not seconds
-
-
-class Verdict(StrEnum):
-    RETRY = "retry"  # back off with jitter (and Retry-After), then resend
-    QUOTA = "quota"  # give up now; the caller backs off for hours and alerts
-    FAIL = "fail"  # resending cannot help (400, 403 forbidden, 404, 409, 410...)
-
-
-def decide(status: int, reason: str) -> Verdict:
-    """The retry table. The reason wins over the status: 403 means three different things."""
-    if reason in QUOTA_REASONS:
-        return Verdict.QUOTA
-    if status == 429 or reason in RATE_LIMIT_REASONS or status in SERVER_STATUSES:
-        return Verdict.RETRY
-    if reason == "backendError" or status == 0:  # status 0: the connection itself failed
-        return Verdict.RETRY
-    return Verdict.FAIL
 
 
 class TransportError(GoogleError):
     """No HTTP answer at all (connection refused/reset, timeout): retried like a 503."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(0, "transportError", message)
+        super().__init__(TRANSPORT_STATUS, "transportError", message)
 
 
 def parse_error_content(content: bytes | str | None) -> tuple[str, str]:

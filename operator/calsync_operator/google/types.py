@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from calsync_operator.google.reasons import Verdict, decide
+
 Event = dict[str, Any]
 
 
@@ -34,12 +36,8 @@ class GoogleError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.status in (429, 500, 502, 503, 504) or self.reason in (
-            "rateLimitExceeded",
-            "userRateLimitExceeded",
-            "quotaExceeded",
-            "backendError",
-        )
+        """May a later attempt succeed? (rate limits, 5xx, no answer at all, spent quota)"""
+        return decide(self.status, self.reason) is not Verdict.FAIL
 
 
 class SyncTokenExpired(GoogleError):

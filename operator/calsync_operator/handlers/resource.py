@@ -19,7 +19,7 @@ from calsync_operator.state import OperatorContext, ResourceMemory, operator_con
 from calsync_operator.status import status_patch
 from calsync_operator.syncpass import run_pass
 from calsync_operator.teardown import tear_down
-from calsync_operator.triggers import all_pushes, requested_at
+from calsync_operator.triggers import pending_pushes, requested_at
 
 DELETE_RETRIES = 5
 
@@ -50,7 +50,7 @@ async def reconcile(
         spec_changed = seen is not None and seen != obj.generation
         request = PassRequest(
             reason=str(reason),
-            pushes=all_pushes(parsed, annotations),
+            pushes=pending_pushes(parsed, annotations, current, mem.handled_pushes),
             requested_at=requested_at(annotations, current, mem.handled_request_at),
             force_full=spec_changed,
             confirm_delete=CONFIRM_DELETE_ANNOTATION in annotations,

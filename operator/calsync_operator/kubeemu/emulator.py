@@ -8,6 +8,7 @@ client, and kopf connection settings.
 
 from __future__ import annotations
 
+import abc
 import copy
 import pathlib
 from collections.abc import Callable, Iterable, Mapping
@@ -29,13 +30,13 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _PATCH_TYPES = {"merge": patching.MERGE, "json": patching.JSON, "strategic": patching.STRATEGIC}
 
 
-class Objects:
+class Objects(abc.ABC):
     """Object helpers shared by both emulators; ``_call`` runs a function on the server's loop."""
 
     store: Store
 
-    def _call(self, fn: Callable[[], T]) -> T:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _call(self, fn: Callable[[], T]) -> T: ...
 
     def resource(self, kind: str, api_version: str | None = None) -> ResourceType:
         """Resolve ``"CalendarSync"``, ``"calendarsyncs"``, ``"csync"`` or ``"secrets"``."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from calsync_operator.kubeemu import errors
 from calsync_operator.kubeemu.resources import ResourceType
-from calsync_operator.kubeemu.schema import prune_and_default
+from calsync_operator.kubeemu.schema import prune_and_default, unknown_fields
 from calsync_operator.kubeemu.validation import validate
 
 # Fields of ObjectMeta that only the server writes; clients' values are ignored on update.
@@ -55,6 +55,7 @@ def prepare_create(
     now: datetime.datetime,
     uid: str,
     name_suffix: str,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """The object as stored on create (without ``resourceVersion``, which the store assigns)."""
     if not isinstance(body, Mapping):
@@ -98,13 +99,24 @@ def prepare_create(
     obj["metadata"] = meta
     if rtype.has_status_subresource:
         obj.pop("status", None)  # create cannot set status when /status is a subresource
-    return _shape(rtype, obj)
+    return _shape(rtype, obj, strict=strict)
 
 
-def _shape(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """Prune, default, then validate against the CRD schema: what a custom resource stores."""
+def _shape(rtype: ResourceType, obj: dict[str, Any], *, strict: bool = False) -> dict[str, Any]:
+    """Prune, default, then validate against the CRD schema: what a custom resource stores.
+
+    ``strict`` is ``?fieldValidation=Strict`` (what kubectl sends): unknown fields are an error
+    (400) instead of being dropped silently.
+    """
     if not rtype.custom:
         return obj
+    unknown = unknown_fields(obj, rtype.schema) if strict else []
+    if unknown:
+        fields = ", ".join(f'unknown field "{path}"' for path in unknown)
+        raise errors.bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+            f"strict decoding error: {fields}"
+        )
     shaped = prune_and_default(obj, rtype.schema)
     problems = validate(shaped, rtype.schema)
     if problems:
@@ -118,6 +130,7 @@ def prepare_update(
     new: Mapping[str, Any],
     *,
     subresource: str | None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """The object as stored after an update of the main resource or of ``/status``.
 
@@ -178,7 +191,7 @@ def prepare_update(
     result["apiVersion"] = rtype.api_version
     result["kind"] = rtype.kind
     result["metadata"] = meta
-    result = _shape(rtype, result)
+    result = _shape(rtype, result, strict=strict)
     if rtype.tracks_generation:
         with_status = not rtype.has_status_subresource
         if _body_without_meta(result, with_status=with_status) != _body_without_meta(

@@ -89,7 +89,10 @@ def run_operator(
     thread.start()
     try:
         if not ready_flag.wait(startup_timeout):
-            raise TimeoutError(f"kopf did not get ready within {startup_timeout}s")
+            raise TimeoutError(
+                f"kopf did not get ready within {startup_timeout}s: a startup handler failing or "
+                "hanging keeps it from ready (see kopf's log)"
+            )
         if handle.error is not None:
             raise RuntimeError("kopf failed to start") from handle.error
         yield handle

@@ -55,3 +55,33 @@ def _walk_object(value: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[st
         if key not in result and "default" in subschema:
             result[key] = _walk(copy.deepcopy(subschema["default"]), subschema)
     return result
+
+
+def unknown_fields(obj: Mapping[str, Any], schema: Mapping[str, Any] | None) -> list[str]:
+    """Paths of the fields pruning would drop (``spec.bogus``): ``fieldValidation=Strict`` rejects them."""
+    if not schema:
+        return []
+    body = {key: value for key, value in obj.items() if key not in _ROOT_KEYS}
+    found: list[str] = []
+    _collect(body, schema, "", found)
+    return found
+
+
+def _collect(value: Any, schema: Mapping[str, Any], path: str, found: list[str]) -> None:
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for index, item in enumerate(value):
+            _collect(item, schema["items"], f"{path}[{index}]", found)
+        return
+    if not isinstance(value, Mapping) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    additional = schema.get("additionalProperties")
+    embedded = bool(schema.get("x-kubernetes-embedded-resource"))
+    for key, item in value.items():
+        child = f"{path}.{key}" if path else key
+        if key in properties:
+            _collect(item, properties[key], child, found)
+        elif isinstance(additional, Mapping):
+            _collect(item, additional, child, found)
+        elif not (additional is True or (embedded and key in _ROOT_KEYS)):
+            found.append(child)

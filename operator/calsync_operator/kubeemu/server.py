@@ -1,11 +1,11 @@
 """The HTTP face of the emulator: kmock's Kubernetes scaffold in front of our ``Store``.
 
-kmock provides the parts worth reusing: the aiohttp request plumbing, the request log and the
-reaction DSL (``emulator.server['patch', resource] << 500`` injects a fault; reactions take
-priority over the store), URL parsing into group/version/plural/namespace/name, and API discovery.
-kmock's own ``KubernetesEmulator`` storage is replaced: it merged every write as a plain dict,
-had no resourceVersion/uid/generation, replayed all objects on every watch and lost events
-between a list and a watch. Every object request falls through to ``Store`` here instead.
+kmock provides the parts worth reusing: the aiohttp request plumbing, the request log, API
+discovery, and the reaction DSL (``emulator.server['patch', resource] << 503`` injects a fault;
+reactions take priority over the store, and a faulted write never reaches it). kmock's own
+``KubernetesEmulator`` storage is replaced: it merged every write as a plain dict, had no
+resourceVersion/uid/generation, replayed all objects on every watch and lost events between a
+list and a watch. Every object request goes to ``Store`` instead, URLs are read by ``intake``.
 """
 
 from __future__ import annotations
@@ -173,6 +173,7 @@ class KubeApiServer(k8s.KubernetesScaffold):
         method = str(request.method.value).upper()
         name, subresource = request.name, request.subresource
         params = request.params
+        strict = params.get("fieldValidation") == "Strict"  # kubectl's default; clients default to prune
 
         if method == "GET" and params.get("watch") in ("true", "1"):
             return self._watch_response(rtype, namespace, name, params, self._columns(rtype, request))
@@ -185,7 +186,8 @@ class KubeApiServer(k8s.KubernetesScaffold):
             columns = self._columns(rtype, request)
             return self._ok(obj if columns is None else self._table(columns, [obj], request.params))
         if method == "POST" and name is None:
-            return self._ok(self.store.create(rtype, namespace, self._body(request)), status=201)
+            created = self.store.create(rtype, namespace, self._body(request), strict=strict)
+            return self._ok(created, status=201)
         if method == "PATCH" and name is not None:
             content_type = header(request.headers, "Content-Type") or ""
             return self._ok(
@@ -196,11 +198,14 @@ class KubeApiServer(k8s.KubernetesScaffold):
                     content_type=content_type,
                     patch=request.data,
                     subresource=subresource,
+                    strict=strict,
                 )
             )
         if method == "PUT" and name is not None:
             return self._ok(
-                self.store.replace(rtype, namespace, name, self._body(request), subresource=subresource)
+                self.store.replace(
+                    rtype, namespace, name, self._body(request), subresource=subresource, strict=strict
+                )
             )
         if method == "DELETE" and name is not None and subresource is None:
             options = request.data if isinstance(request.data, Mapping) else {}
@@ -222,6 +227,7 @@ class KubeApiServer(k8s.KubernetesScaffold):
                 )
             return self._ok(last)
         if method == "DELETE" and name is None:
+            self._require(rtype, "deletecollection")
             predicate = self._selector(rtype, params)
             items, _, _, _ = self.store.list_objects(rtype, namespace, predicate)
             for item in items:

@@ -62,6 +62,7 @@ class Store:
         self._history: dict[Key, collections.deque[WatchEvent]] = collections.defaultdict(
             lambda: collections.deque(maxlen=self._history_limit)
         )
+        self._compacted: dict[Key, int] = {}  # per resource: the newest revision no longer in history
         self._watchers: dict[Key, list[Sink]] = collections.defaultdict(list)
         self._listeners: list[Callable[[ResourceType, WatchEvent], None]] = []
         self._snapshots = Snapshots()
@@ -154,11 +155,10 @@ class Store:
         """
         backlog: list[WatchEvent] = []
         if since is not None and since < self._revision:
-            history = self._history[rtype.key]
-            oldest_kept = history[0].rv if history else self._revision + 1
-            if len(history) == history.maxlen and since < oldest_kept - 1:
-                raise errors.expired(f"too old resource version: {since} ({oldest_kept - 1})")
-            backlog = [event for event in history if event.rv > since]
+            compacted = self._compacted.get(rtype.key, 0)
+            if since < compacted:  # some change after ``since`` is gone: the client must re-list
+                raise errors.expired(f"too old resource version: {since} ({compacted})")
+            backlog = [event for event in self._history[rtype.key] if event.rv > since]
         self._watchers[rtype.key].append(sink)
 
         def unsubscribe() -> None:
@@ -169,11 +169,20 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------------
 
-    def create(self, rtype: ResourceType, namespace: str | None, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create(
+        self, rtype: ResourceType, namespace: str | None, body: Mapping[str, Any], *, strict: bool = False
+    ) -> dict[str, Any]:
+        """``strict``: reject unknown fields (``?fieldValidation=Strict``) instead of pruning them."""
         self._require_verb(rtype, "create")
         suffix = "".join(random.choices(_SUFFIX_ALPHABET, k=5))
         obj = objects.prepare_create(
-            rtype, body, namespace=namespace, now=self._clock(), uid=str(uuid.uuid4()), name_suffix=suffix
+            rtype,
+            body,
+            namespace=namespace,
+            now=self._clock(),
+            uid=str(uuid.uuid4()),
+            name_suffix=suffix,
+            strict=strict,
         )
         meta = obj["metadata"]
         if rtype.namespaced:
@@ -196,6 +205,7 @@ class Store:
         content_type: str,
         patch: Any,
         subresource: str | None = None,
+        strict: bool = False,
     ) -> dict[str, Any]:
         self._require_verb(rtype, "patch")
         old = self.get(rtype, namespace, name)
@@ -205,7 +215,7 @@ class Store:
             reason = {415: "UnsupportedMediaType", 422: "Invalid"}.get(exc.code, "BadRequest")
             raise errors.ApiError(exc.code, reason, exc.message) from exc
         self._check_precondition(rtype, old, new)
-        return self._update(rtype, old, new, subresource)
+        return self._update(rtype, old, new, subresource, strict=strict)
 
     def replace(
         self,
@@ -215,6 +225,7 @@ class Store:
         body: Mapping[str, Any],
         *,
         subresource: str | None = None,
+        strict: bool = False,
     ) -> dict[str, Any]:
         self._require_verb(rtype, "update")
         old = self.get(rtype, namespace, name)
@@ -223,7 +234,7 @@ class Store:
                 rtype, name, "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update"
             )
         self._check_precondition(rtype, old, body)
-        return self._update(rtype, old, body, subresource)
+        return self._update(rtype, old, body, subresource, strict=strict)
 
     def delete(
         self, rtype: ResourceType, namespace: str | None, name: str, options: Mapping[str, Any] | None = None
@@ -285,13 +296,19 @@ class Store:
             raise errors.stale(rtype, old["metadata"]["name"])
 
     def _update(
-        self, rtype: ResourceType, old: dict[str, Any], new: Mapping[str, Any], subresource: str | None
+        self,
+        rtype: ResourceType,
+        old: dict[str, Any],
+        new: Mapping[str, Any],
+        subresource: str | None,
+        *,
+        strict: bool = False,
     ) -> dict[str, Any]:
         if subresource is not None and subresource not in rtype.subresources:
             raise errors.ApiError(
                 404, "NotFound", f"the server could not find the requested resource ({rtype}/{subresource})"
             )
-        obj = objects.prepare_update(rtype, old, new, subresource=subresource)
+        obj = objects.prepare_update(rtype, old, new, subresource=subresource, strict=strict)
         if rtype.key == CRD_KEY:
             obj = self._accept_crd(obj)
         if obj == old:
@@ -326,7 +343,10 @@ class Store:
         return gone
 
     def _emit(self, rtype: ResourceType, event: WatchEvent) -> None:
-        self._history[rtype.key].append(event)
+        history = self._history[rtype.key]
+        if len(history) == history.maxlen:  # the oldest event drops out, like an etcd compaction
+            self._compacted[rtype.key] = history[0].rv
+        history.append(event)
         for sink in list(self._watchers[rtype.key]):
             sink(event)
         for listener in list(self._listeners):
