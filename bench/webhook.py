@@ -28,6 +28,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 CHANNELS = 1000
 SOURCES_PER_CR = 10
@@ -37,7 +41,7 @@ def channel_token(i: int) -> str:
     return f"token-{i:04d}-bench"
 
 
-def build_app(kind: str) -> object:
+def build_app(kind: str) -> Starlette:
     """The ASGI app to serve (runs in the server subprocess)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -86,7 +90,7 @@ def build_app(kind: str) -> object:
 def serve(kind: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(build_app(kind), host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    uvicorn.run(build_app(kind), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:

@@ -16,9 +16,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from calsync_operator.clusterlogin import add_cluster_arguments
 from calsync_operator.errors import CliError
 
 if TYPE_CHECKING:
+    from kubernetes.client import CoreV1Api, V1Secret
+
     from calsync_operator.clusterlogin import Cluster
     from calsync_operator.oauth_flow import ShowUrl
 
@@ -75,10 +78,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="PORT",
         help="local port for Google's redirect (default: any free port)",
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
-    )
-    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -158,7 +158,7 @@ def _print_only(url: str) -> None:
     )
 
 
-def _read_secret(cluster: Cluster, namespace: str, name: str) -> Any:
+def _read_secret(cluster: Cluster, namespace: str, name: str) -> V1Secret | None:
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -179,7 +179,7 @@ def _read_secret(cluster: Cluster, namespace: str, name: str) -> Any:
     return None
 
 
-def _namespace_missing(core: Any, namespace: str) -> bool:
+def _namespace_missing(core: CoreV1Api, namespace: str) -> bool:
     from kubernetes.client.exceptions import ApiException
 
     try:
@@ -189,7 +189,7 @@ def _namespace_missing(core: Any, namespace: str) -> bool:
     return False
 
 
-def _write_secret(cluster: Cluster, manifest: dict[str, Any], existing: Any) -> str:
+def _write_secret(cluster: Cluster, manifest: dict[str, Any], existing: V1Secret | None) -> str:
     """Create the Secret, or merge our key and label into the existing one (other keys stay)."""
     from kubernetes import client
 

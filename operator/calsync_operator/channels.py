@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
-
 from calsync_operator.conditions import format_time
 from calsync_operator.google.types import CalendarClient, GoogleError
 from calsync_operator.identity import token_hash
@@ -139,32 +137,18 @@ def open_channel(
     )
 
 
-def close_channel(client: CalendarClient, record: ChannelRecord, *, attempts: int) -> None:
-    """Stop a channel, retrying retryable errors a bounded number of times.
+def close_channel(client: CalendarClient, record: ChannelRecord) -> None:
+    """Stop a channel. Blocking: call it through ``asyncio.to_thread``.
 
-    A channel Google no longer knows (404) is already stopped. Anything else that survives the
-    retries is raised: the caller decides whether to give up (deletion must never hang).
+    The adapter already retries retryable errors a bounded number of times (DESIGN §5); a second
+    loop here would multiply them. A channel Google no longer knows (404) is already stopped.
+    Anything else is raised: the caller decides whether to give up (deletion must never hang).
     """
-    for attempt in Retrying(
-        stop=stop_after_attempt(max(1, attempts)),
-        wait=wait_exponential(multiplier=0.5, max=5),
-        retry=retry_if_exception(lambda exc: isinstance(exc, GoogleError) and exc.retryable),
-        reraise=True,
-    ):
-        with attempt:
-            try:
-                client.stop_channel(record.id, record.resource_id)
-            except GoogleError as exc:
-                if exc.status != 404:
-                    raise
-
-
-def earliest_expiry(records: list[ChannelRecord]) -> datetime | None:
-    return min((r.expiration for r in records), default=None)
-
-
-def seconds_to_expiry(record: ChannelRecord, now: datetime) -> float:
-    return (record.expiration - now).total_seconds()
+    try:
+        client.stop_channel(record.id, record.resource_id)
+    except GoogleError as exc:
+        if exc.status != 404:
+            raise
 
 
 def retire_deadline(now: datetime, overlap_seconds: float) -> datetime:

@@ -79,19 +79,11 @@ async def reconcile_channels(
         previous_retire_at=times.retire_at.get(previous.id) if previous is not None else None,
     )
     error: str | None = None
-    if (
-        decision.stop_previous
-        and previous is not None
-        and await _stop(client, previous, settings, entry, notices)
-    ):
+    if decision.stop_previous and previous is not None and await _stop(client, previous, entry, notices):
         times.retire_at.pop(previous.id, None)
         times.created.pop(previous.id, None)
         previous = None
-    if (
-        decision.stop_current
-        and current is not None
-        and await _stop(client, current, settings, entry, notices)
-    ):
+    if decision.stop_current and current is not None and await _stop(client, current, entry, notices):
         times.created.pop(current.id, None)
         current = None
     if decision.create:
@@ -131,12 +123,11 @@ async def reconcile_channels(
 async def _stop(
     client: CalendarClient,
     record: ChannelRecord,
-    settings: OperatorSettings,
     entry: SourceStatus,
     notices: list[Notice],
 ) -> bool:
     try:
-        await asyncio.to_thread(close_channel, client, record, attempts=settings.channel_stop_attempts)
+        await asyncio.to_thread(close_channel, client, record)
     except GoogleError as exc:
         metrics.CHANNEL_OPERATIONS.labels(kind="stop_failed").inc()
         logger.warning("Cannot stop push channel %s of source %s: %s", record.id, entry.calendar_id, exc)

@@ -20,11 +20,13 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
+from calsync_operator.clusterlogin import add_cluster_arguments
 from calsync_operator.errors import CliError
 
 if TYPE_CHECKING:
     from calsync_operator.clusterlogin import Cluster
     from calsync_operator.health import EndpointResult, Report
+    from calsync_operator.mail import Mailer
 
 ENV_OPERATOR_URL = "CALSYNC_OPERATOR_HEALTH_URL"
 ENV_WEBHOOK_URL = "CALSYNC_WEBHOOK_HEALTH_URL"
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "With SENDGRID_API_KEY, CALSYNC_ALERT_FROM and CALSYNC_ALERT_TO set, mail when the "
             "overall state changes (remembered in a ConfigMap)."
         ),
+        epilog="examples: calsync check | calsync check -n calsync -o json --max-age 15m",
     )
     parser.add_argument(
         "--operator-url",
@@ -70,7 +73,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="DURATION",
         help="a last sync older than this is unhealthy, e.g. 15m (default: 3 x each pollInterval)",
     )
-    parser.add_argument("-o", "--output", choices=["table", "json"], default="table", help="output format")
+    parser.add_argument(
+        "-o", "--output", choices=["table", "json"], default="table", help="output format (default: table)"
+    )
     parser.add_argument(
         "--state-configmap",
         default=os.environ.get(ENV_STATE_CONFIGMAP) or DEFAULT_STATE_CONFIGMAP,
@@ -89,10 +94,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="SECONDS",
         help="seconds per endpoint probe (default: 5)",
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: in-cluster, else $KUBECONFIG)"
-    )
-    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -134,7 +136,7 @@ def _env_namespaces() -> list[str]:
     return [ns.strip() for ns in os.environ.get("CALSYNC_NAMESPACES", "").split(",") if ns.strip()]
 
 
-def _mailer() -> Any:
+def _mailer() -> Mailer | None:
     """The operator's SendGrid ``Mailer`` from the same environment, or None when not configured."""
     from calsync_operator.google.endpoints import SettingsError as GoogleSettingsError
     from calsync_operator.mail import Mailer
@@ -195,7 +197,7 @@ def _list_calendarsyncs(cluster: Cluster, namespaces: list[str]) -> list[dict[st
     return items
 
 
-def _notify_on_change(cluster: Cluster, mailer: Any, report: Report, namespace: str, name: str) -> None:
+def _notify_on_change(cluster: Cluster, mailer: Mailer, report: Report, namespace: str, name: str) -> None:
     """Mail when the state differs from the one last mailed about; remember it only once sent,
     so a mail that failed is tried again by the next run."""
     from calsync_operator.health import mail_subject, render_table, should_notify

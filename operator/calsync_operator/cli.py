@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calsync",
         description="Keep Google calendars in sync from inside Kubernetes.",
+        epilog="New here? `calsync demo` shows it working (no cluster, no Google account). "
+        "`calsync COMMAND --help` explains each command.",
     )
     parser.add_argument("--version", action="version", version=f"calsync {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

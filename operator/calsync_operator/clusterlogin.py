@@ -9,14 +9,18 @@ multi-line ``ApiException`` or urllib3's retry traceback.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from calsync_operator.errors import CliError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 REQUEST_TIMEOUT = 15.0
@@ -24,12 +28,12 @@ REQUEST_TIMEOUT = 15.0
 
 @dataclass(frozen=True)
 class Cluster:
-    api_client: Any  # kubernetes.client.ApiClient
+    api_client: ApiClient
     namespace: str  # the current context's namespace (in a Pod: its own), else "default"
     server: str
 
     def close(self) -> None:
-        self.api_client.close()
+        self.api_client.close()  # type: ignore[no-untyped-call]  # the client is untyped
 
     @contextlib.contextmanager
     def calling(self, what: str) -> Iterator[None]:
@@ -43,6 +47,16 @@ class Cluster:
             if error is None:
                 raise
             raise error from None
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--kubeconfig`` and ``--context``, the way ``connect`` reads them."""
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="PATH",
+        help="kubeconfig file (default: in a Pod its ServiceAccount, else $KUBECONFIG or ~/.kube/config)",
+    )
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None, *, hint: str | None = None) -> Cluster:

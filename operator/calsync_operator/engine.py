@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from calsync_operator.copyindex import CopyIndex
-from calsync_operator.executor import Counts, ExecutionReport, execute_plan
+from calsync_operator.executor import Counts, ExecutionReport, PlanExecutor
 from calsync_operator.filters import outside_window, skip_reason, window_bounds
 from calsync_operator.google.types import CalendarClient, Event, SyncTokenExpired
 from calsync_operator.identity import TAG_SOURCE, copy_event_id, source_key
@@ -247,8 +247,7 @@ def sync_source(
     held = guard.tripped and not confirm_delete
     if spec.dry_run:
         return SyncOutcome(state, index, plan, None, guard, full)
-    report = execute_plan(
-        plan.without_copy_deletes() if held else plan,
+    report = PlanExecutor(
         source_client=source_client,
         target_client=target_client,
         source_calendar_id=source.calendar_id,
@@ -256,7 +255,7 @@ def sync_source(
         index=index,
         batch_size=batch_size,
         between_batches=between_batches,
-    )
+    ).run(plan.without_copy_deletes() if held else plan)
     settled = not held and report.retryable_failures == 0
     new_state = replace(
         state,

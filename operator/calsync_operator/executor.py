@@ -4,9 +4,9 @@ Phases make the ordering guarantees that a single Google batch cannot (items of 
 in any order): (1) copies of single events and series masters, and invites; (2) occurrences
 of copied series, which need their series to exist; (3) deletions of originals
 (``sourceCleanup: delete``), each only when every write it depends on came back confirmed in
-an earlier phase of this pass. Within a phase, writes go out in chunks of up to 1,000 calls
-(one HTTP batch each); ``between_batches`` is called after every chunk (progress reporting,
-and the crash-safety tests abort there).
+an earlier phase of this pass. Within a phase, writes go to the adapter in chunks of up to
+1,000 calls (it sends each in batch requests no larger than its rate limiter's burst);
+``between_batches`` is called after every chunk (progress reporting, cancellation).
 
 Per-operation failures are results, not exceptions. The copy index is updated from confirmed
 results only, so an aborted pass leaves it describing exactly what was written.
@@ -93,8 +93,9 @@ class ExecutionReport:
 
 
 class PlanExecutor:
-    """Runs one Plan for one (source, target) pair. A client may be None when the plan cannot
-    need it: the target's for invite delivery, the source's when only copies are removed."""
+    """Runs one Plan for one (source, target) pair; ``index`` is updated in place from the
+    confirmed writes. A client may be None when the plan cannot need it: the target's for
+    invite delivery, the source's when only copies are removed."""
 
     def __init__(
         self,
@@ -170,27 +171,3 @@ class PlanExecutor:
             self.index.record_cancelled(op.copy_id, op.source_event_id)
         elif op.kind is OpKind.DELETE:
             self.index.record_deleted(op.copy_id)
-
-
-def execute_plan(
-    plan: Plan,
-    *,
-    source_client: CalendarClient | None,
-    target_client: CalendarClient | None,
-    source_calendar_id: str,
-    target_calendar_id: str,
-    index: CopyIndex,
-    batch_size: int = MAX_BATCH,
-    between_batches: Callable[[], None] | None = None,
-) -> ExecutionReport:
-    """Apply ``plan``; ``index`` is updated in place from the confirmed writes."""
-    executor = PlanExecutor(
-        source_client=source_client,
-        target_client=target_client,
-        source_calendar_id=source_calendar_id,
-        target_calendar_id=target_calendar_id,
-        index=index,
-        batch_size=batch_size,
-        between_batches=between_batches,
-    )
-    return executor.run(plan)

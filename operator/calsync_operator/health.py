@@ -183,7 +183,7 @@ def render_table(report: Report) -> str:
     lines = [f"{report.state.upper()} at {report.checked_at.strftime('%Y-%m-%d %H:%M:%S')} UTC", ""]
     rows: list[tuple[str, ...]] = [("COMPONENT", "STATUS", "DETAIL")]
     for endpoint in report.endpoints:
-        mark = "ok" if endpoint.healthy else "FAIL"
+        mark = "-" if endpoint.url is None else "ok" if endpoint.healthy else "FAIL"  # "-": not probed
         rows.append((endpoint.name, mark, endpoint.detail + (f" {endpoint.url}" if endpoint.url else "")))
     lines += columns(rows)
     lines.append("")

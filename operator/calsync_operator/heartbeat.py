@@ -16,6 +16,11 @@ from urllib.parse import urlsplit
 import httpx
 
 logger = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO ("HTTP Request: GET https://kuma.example/api/push/
+# <token>..."): the heartbeat's token would land in the log once a minute. httpcore's DEBUG
+# lines carry request details too.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 HealthCheck = Callable[[], Awaitable[bool]]
 REQUEST_TIMEOUT_SECONDS = 10.0

@@ -102,10 +102,13 @@ class KubeApi:
         self._custom = client.CustomObjectsApi(api_client)
 
     async def reachable(self) -> bool:
-        """Whether the API server answers a cheap discovery read (allowed to every account);
-        the heartbeat's second opinion besides kopf's liveness endpoint."""
+        """Whether the API server answers the discovery read of the CalendarSync API (allowed
+        to every account; it fails too when the CRD is gone): the heartbeat's second opinion
+        besides kopf's liveness endpoint."""
         try:
-            await asyncio.to_thread(self._core.get_api_resources, _request_timeout=PROBE_TIMEOUT)
+            await asyncio.to_thread(
+                self._custom.get_api_resources, GROUP, VERSION, _request_timeout=PROBE_TIMEOUT
+            )
         except Exception as exc:  # any failure (HTTP, TLS, socket, timeout) means "not now"
             logger.warning("The Kubernetes API does not answer: %s", type(exc).__name__)
             return False

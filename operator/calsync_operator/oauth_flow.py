@@ -100,6 +100,8 @@ def read_answer(prompt: str) -> str:
     """``input()`` with the prompt on stderr (``input`` writes it to stdout, into the manifest)."""
     print(prompt, end="", file=sys.stderr, flush=True)
     line = sys.stdin.readline()
+    if not sys.stdin.isatty():
+        print(file=sys.stderr, flush=True)  # a terminal echoed the Enter; a pipe did not
     if not line:
         raise EOFError
     return line
@@ -149,7 +151,9 @@ def authorize_local_server(
     return str(credentials.to_json())
 
 
-def authorize_console(config: Mapping[str, Any], *, show_url: ShowUrl, read_line: ReadLine = read_answer) -> str:
+def authorize_console(
+    config: Mapping[str, Any], *, show_url: ShowUrl, read_line: ReadLine = read_answer
+) -> str:
     """Run the flow without a local server: print the URL, read back the redirect or the code."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 

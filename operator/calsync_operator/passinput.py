@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import kopf
+
 # (namespace, Secret name) → the Secret's resourceVersion per the Secrets index (None: unknown).
 SecretVersion = Callable[[str, str], str | None]
 
@@ -32,5 +34,5 @@ class ObjectRef:
     namespace: str
     name: str
     generation: int | None
-    body: Any  # kopf's body, for posting Events
+    body: kopf.Body  # for posting Events
     status: Mapping[str, Any]

@@ -51,6 +51,8 @@ _QUIET_LOGGERS = (
     "google_auth_httplib2",
     "httplib2",
     "python_http_client",
+    "httpx",
+    "httpcore",
 )
 
 

@@ -60,7 +60,6 @@ class OperatorSettings:
     channel_ttl_seconds: int = GOOGLE_DEFAULT_CHANNEL_TTL
     channel_renew_fraction: float = 0.2
     channel_overlap_seconds: float = 60.0
-    channel_stop_attempts: int = 3
     # Retry delay for a pass that failed with a retryable Google error (kopf TemporaryError).
     retry_delay_seconds: float = 30.0
     # Replaces every CalendarSync's pollInterval (whose CRD minimum is 30 s): tests and demos only.

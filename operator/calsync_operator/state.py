@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import kopf
+
 from calsync_operator.channelstep import ChannelTimes
 from calsync_operator.copyindex import CopyIndex
 from calsync_operator.kube import KubeApi
@@ -104,14 +106,14 @@ class ResourceMemory:
         )
 
 
-def operator_context(memo: Any) -> OperatorContext:
+def operator_context(memo: kopf.Memo) -> OperatorContext:
     context = getattr(memo, MEMO_CONTEXT, None)
     if not isinstance(context, OperatorContext):
         raise RuntimeError("calsync handlers need an OperatorContext in kopf's memo (see runner.py)")
     return context
 
 
-def resource_memory(memo: Any) -> ResourceMemory:
+def resource_memory(memo: kopf.Memo) -> ResourceMemory:
     """This CalendarSync's memory, created on first use (kopf's memo is per object)."""
     memory = getattr(memo, MEMO_RESOURCE, None)
     if not isinstance(memory, ResourceMemory):

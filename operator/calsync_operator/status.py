@@ -65,7 +65,8 @@ class SourceStatus:
 
     @classmethod
     def from_status(cls, raw: Mapping[str, Any]) -> SourceStatus:
-        counts = raw.get("counts") if isinstance(raw.get("counts"), Mapping) else {}
+        raw_counts = raw.get("counts")
+        counts: Mapping[str, Any] = raw_counts if isinstance(raw_counts, Mapping) else {}
         copies = raw.get("copies")
         return cls(
             calendar_id=str(raw.get("calendarId", "")),
@@ -75,7 +76,7 @@ class SourceStatus:
             last_full_sync_time=_text_or_none(raw.get("lastFullSyncTime")),
             last_handled_push=_text_or_none(raw.get("lastHandledPush")),
             copies=int(copies) if isinstance(copies, int) else None,
-            counts={k: int(counts.get(k, 0) or 0) for k in COUNT_KEYS},  # type: ignore[union-attr]
+            counts={k: int(counts.get(k, 0) or 0) for k in COUNT_KEYS},
             last_error=str(raw.get("lastError", "") or ""),
             channel=ChannelRecord.from_status(raw.get("channel")),
             previous_channel=ChannelRecord.from_status(raw.get("previousChannel")),

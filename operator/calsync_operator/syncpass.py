@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from calsync_operator import metrics
-from calsync_operator.alerts import EVENT_DELETES_CONFIRMED, Notice, alert_mail, condition_notices
-from calsync_operator.conditions import ReadyReason
+from calsync_operator.alerts import EVENT_DELETES_CONFIRMED, Notice, alert_mail, condition_notices, failing
+from calsync_operator.conditions import ConditionType, get_condition
 from calsync_operator.identity import CONFIRM_DELETE_ANNOTATION
 from calsync_operator.model import CalendarSyncSpec, Delivery
 from calsync_operator.passinput import ObjectRef, PassRequest, SecretVersion
@@ -139,20 +139,28 @@ async def run_pass(
             Notice("Normal", EVENT_DELETES_CONFIRMED, "Confirmed deletions done; the guard is armed again.")
         )
 
-    notices += condition_notices(before.get("conditions"), conditions)
-    for notice in notices:
-        kopf.event(obj.body, type=notice.type, reason=notice.reason, message=notice.message)
-    mail = alert_mail(before.get("conditions"), conditions, namespace=obj.namespace, name=obj.name)
-    if mail is not None and ctx.mailer is not None:
-        await asyncio.to_thread(ctx.mailer.send, mail)
-    ready = next((c for c in conditions if c.get("type") == "Ready"), {})
-    if ready.get("status") == "False" and ready.get("reason") not in (
-        ReadyReason.SUSPENDED,
-        ReadyReason.DRY_RUN,
-    ):
-        metrics.RECONCILE_ERRORS.labels(reason=str(ready.get("reason"))).inc()
+    await announce(ctx, obj, before.get("conditions"), conditions, notices)
     delays = [r.retry_after for r in results.values() if r.retry_after is not None]
     return PassResult(retry_after=min(delays) if delays else None)
+
+
+async def announce(
+    ctx: OperatorContext,
+    obj: ObjectRef,
+    before: Sequence[Mapping[str, Any]] | None,
+    after: Sequence[Mapping[str, Any]],
+    notices: list[Notice],
+) -> None:
+    """After the status is written: the pass's Events plus those of condition transitions, the
+    alert mail of a Ready transition (``alerts`` decides: transitions only), the error count."""
+    for notice in [*notices, *condition_notices(before, after)]:
+        kopf.event(obj.body, type=notice.type, reason=notice.reason, message=notice.message)
+    mail = alert_mail(before, after, namespace=obj.namespace, name=obj.name)
+    if mail is not None and ctx.mailer is not None:
+        await asyncio.to_thread(ctx.mailer.send, mail)
+    if failing(after):
+        ready = get_condition(after, ConditionType.READY) or {}
+        metrics.RECONCILE_ERRORS.labels(reason=str(ready.get("reason"))).inc()
 
 
 def _text(value: Any) -> str | None:

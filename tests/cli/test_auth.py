@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cli_support import unreachable_kubeconfig
 
 from calsync_operator.auth_cli import execute
 from calsync_operator.cli import build_parser, main
 from calsync_operator.emulator import EmulatorServer
+from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kubeemu import ThreadedKubeEmulator
@@ -142,7 +144,9 @@ def test_updating_keeps_the_other_keys_of_the_secret(
 
 
 def test_console_flow_prints_the_manifest_with_o_yaml(emulator: EmulatorServer, client_secrets: Path) -> None:
-    """The real console script: the URL on stdout, the redirect address pasted on stdin."""
+    """The real console script: the URL and the prompt on stderr, the redirect address pasted on
+    stdin, and nothing but the manifest on stdout (so ``> secret.yaml`` or ``| kubectl apply -f -``
+    works while the person still sees the URL)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -165,20 +169,23 @@ def test_console_flow_prints_the_manifest_with_o_yaml(emulator: EmulatorServer, 
         text=True,
         env={**os.environ, "KUBECONFIG": "/nonexistent"},  # -o yaml never needs a cluster
     )
-    assert process.stdout is not None
-    assert process.stdin is not None
-    url = ""
-    while not url:
-        line = process.stdout.readline()
-        assert line, process.stderr.read() if process.stderr else "no output"
-        url = line.strip() if line.strip().startswith("http") else ""
-    # The consent page answers with a redirect to http://127.0.0.1/?code=...&state=..., which a
-    # real browser cannot load: the person copies that address from the address bar.
-    landed = httpx.get(url, follow_redirects=False, timeout=10).headers["location"]
-    out, err = process.communicate(landed + "\n", timeout=30)
+    try:
+        assert process.stderr is not None
+        url = ""
+        while not url:
+            line = process.stderr.readline()
+            assert line, "no sign-in URL on stderr"
+            url = line.strip() if line.strip().startswith("http") else ""
+        # The consent page answers with a redirect to http://127.0.0.1/?code=...&state=..., which
+        # a real browser cannot load: the person copies that address from the address bar.
+        landed = httpx.get(url, follow_redirects=False, timeout=10).headers["location"]
+        out, err = process.communicate(landed + "\n", timeout=30)
+    finally:
+        process.kill()  # a failed assertion above must not leave it waiting on stdin
 
     assert process.returncode == 0, err
-    manifest = yaml.safe_load(out[out.index("---") :])
+    assert out.startswith("---\n")
+    manifest = yaml.safe_load(out)
     assert manifest["kind"] == "Secret"
     assert manifest["metadata"] == {
         "name": "central-token",
@@ -187,7 +194,7 @@ def test_console_flow_prints_the_manifest_with_o_yaml(emulator: EmulatorServer, 
     }
     token = json.loads(base64.b64decode(manifest["data"]["token.json"]))
     assert token["refresh_token"].startswith("1//emu-")
-    assert err == ""
+    assert token["refresh_token"] not in err
 
 
 def test_denied_consent_is_one_line_and_a_hint(
@@ -201,7 +208,8 @@ def test_denied_consent_is_one_line_and_a_hint(
 
     err = capsys.readouterr().err
     assert code == 2
-    assert err.splitlines() == [
+    assert "Paste the address your browser ended on" in err  # the URL and prompt: stderr too
+    assert err.splitlines()[-2:] == [
         "calsync: error: Google sign-in did not grant access (access_denied)",
         "hint: run calsync auth again and click Allow; with an app in Testing, add your account as a "
         "test user (docs/google-cloud.md)",
@@ -249,29 +257,17 @@ def test_no_kubeconfig_fails_before_the_browser_opens(
         ]
     )
 
-    with pytest.raises(Exception, match="no usable Kubernetes configuration") as caught:
+    with pytest.raises(CliError, match="no usable Kubernetes configuration") as caught:
         execute(args, show_url=browser)
 
     assert browser.visited == []
-    assert "-o yaml" in (getattr(caught.value, "hint", "") or "")
+    assert "-o yaml" in (caught.value.hint or "")
 
 
 def test_unreachable_cluster_is_one_line(
     client_secrets: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "gone",
-                "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
-                "users": [{"name": "gone", "user": {"token": "t"}}],
-                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
-            }
-        )
-    )
+    kubeconfig = unreachable_kubeconfig(tmp_path)
 
     code = main(
         ["auth", "--client-secrets", str(client_secrets), "--secret", "x", "--kubeconfig", str(kubeconfig)]
@@ -303,8 +299,8 @@ def test_a_missing_namespace_is_named_before_the_browser_opens(
         ]
     )
 
-    with pytest.raises(Exception, match="namespace 'nowhere' does not exist") as caught:
+    with pytest.raises(CliError, match="namespace 'nowhere' does not exist") as caught:
         execute(args, show_url=browser)
 
     assert browser.visited == []
-    assert getattr(caught.value, "hint", "") == "create it first: kubectl create namespace nowhere"
+    assert caught.value.hint == "create it first: kubectl create namespace nowhere"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_support import LocalHttp
+from cli_support import LocalHttp, unreachable_kubeconfig
 
 from calsync_operator.cli import main
 from calsync_operator.kubeemu import ThreadedKubeEmulator
@@ -143,19 +143,7 @@ def test_mails_once_per_change_of_state_and_remembers_it_in_a_configmap(
 
 
 def test_unreachable_cluster_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "gone",
-                "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
-                "users": [{"name": "gone", "user": {}}],
-                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
-            }
-        )
-    )
+    kubeconfig = unreachable_kubeconfig(tmp_path)
 
     assert main(check(kubeconfig)) == 2
     assert capsys.readouterr().err.splitlines()[0] == (

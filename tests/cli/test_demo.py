@@ -3,15 +3,27 @@ its pure parts — the story's expectations and the rendered view."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from calsync_operator.demo.story import CENTRAL, PERSONAL, Kind, arrived, demo_story
-from calsync_operator.demo.view import ChangeProgress, Outcome, Screen, render_screen, summary
+from calsync_operator.demo.view import (
+    CURSOR_HOME,
+    ChangeProgress,
+    Outcome,
+    Screen,
+    render_screen,
+    summary,
+)
 from calsync_operator.identity import TAG_EVENT
 
 ROOT = Path(__file__).parents[2]
@@ -42,6 +54,63 @@ def test_demo_runs_the_whole_system_and_every_change_arrives(tmp_path: Path) -> 
     log = log_file.read_text()
     assert "kopf" in log
     assert "rt-demo" not in log  # the refresh tokens in the Secrets never reach a log
+
+
+def read_until(fd: int, proc: subprocess.Popen[bytes], marker: bytes | None, within: float) -> bytes:
+    """What the program writes to its terminal, until ``marker`` appears (None: until it exits)."""
+    data = b""
+    deadline = time.monotonic() + within
+    while (marker is None or marker not in data) and time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.1)[0]:
+            if proc.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the program closed the terminal (it exited)
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_on_a_terminal_the_screen_is_redrawn_in_place_until_ctrl_c(tmp_path: Path) -> None:
+    """The README's first command as a person runs it: ``calsync demo`` on a terminal, no
+    options, stopped with Ctrl-C once the story is over."""
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*DEMO, "--log-file", str(tmp_path / "demo.log")],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal)
+    try:
+        shown = read_until(controller, proc, b"story finished; Ctrl-C to stop", within=45)
+        proc.send_signal(signal.SIGINT)
+        shown += read_until(controller, proc, None, within=30)
+        proc.wait(30)
+    finally:
+        proc.kill()
+        os.close(controller)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read().decode()
+
+    text = shown.decode().replace("\r\n", "\n")
+    assert proc.returncode == 0, text + stderr
+    assert stderr == ""
+    frames = [frame for frame in text.split(CURSOR_HOME) if frame.startswith("calsync demo")]
+    assert len(frames) >= 5  # redrawn in place, not scrolled: one cursor-home per frame
+    assert "[  0.0s]" not in text  # no plain log lines on a terminal
+    first, last = frames[0], frames[-1]
+    assert "  (empty)" in first  # the target calendar before the first sync
+    assert "$ kubectl get csync -w" in last
+    assert "personal-to-central   True    Synced   2" in last
+    assert "Dentist (bring X-rays)" in last
+    for index in range(1, 6):
+        assert f"  + {index}/5 " in last
+    assert "5/5 changes arrived in the target" in last  # the summary, below the last frame
 
 
 def test_a_busy_emulator_port_is_one_line_and_a_hint(tmp_path: Path) -> None:

@@ -144,3 +144,9 @@ def test_ages_read_like_kubectl() -> None:
         "2h",
         "2d",
     ]
+
+
+def test_an_endpoint_without_a_url_is_shown_as_not_probed_not_as_ok() -> None:
+    report = build_report(NOW, [EndpointResult("operator", None, True, "not probed (no URL)")], [csync()])
+    assert report.state == "healthy"
+    assert "operator    -        not probed (no URL)" in render_table(report)

@@ -115,7 +115,9 @@ class DiesMidBatch:
     flight: Google applies some of that batch's parts (any subset: parts run in any order), and
     no answer is ever read. Reads and earlier batches go through untouched."""
 
-    def __init__(self, client: CalendarClient, rng: random.Random, dies_at: int, land_all: bool = False) -> None:
+    def __init__(
+        self, client: CalendarClient, rng: random.Random, dies_at: int, land_all: bool = False
+    ) -> None:
         self.client, self.rng, self.left, self.land_all = client, rng, dies_at, land_all
 
     def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:

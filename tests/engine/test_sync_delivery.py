@@ -92,3 +92,20 @@ def test_busy_privacy_leaks_nothing(world: World) -> None:
         assert field not in copy, field
     assert world.emulator.counters.invitations_sent == 0
 
+
+
+def test_full_privacy_copies_the_content_but_invites_nobody(world: World) -> None:
+    the_spec = spec(source(SRC_A, title_prefix="[A] "))
+    guests = [{"email": "client@example.org"}, {"email": "colleague@example.com"}]
+    world.write(SRC_A, WriteKind.INSERT, [timed(
+        "design01", "Design review", description="Agenda", location="Room 4", attendees=guests
+    )])
+
+    world.sync(the_spec, the_spec.sources[0], now=NOW)
+
+    (copy,) = world.copies(TARGET)
+    assert (copy["summary"], copy["description"], copy["location"]) == (
+        "[A] Design review", "Agenda", "Room 4",
+    )
+    assert "attendees" not in copy  # copies carry no guests: nobody is invited twice
+    assert world.emulator.counters.invitations_sent == 0

@@ -53,8 +53,12 @@ def test_30_percent_429_and_503_with_retry_after_all_succeed_without_duplicates(
     client = make_client(emu)
     ops = inserts(cal, 300)
     for method in ("events.insert", "events.update", "events.delete"):
-        for status, reason in ((429, "rateLimitExceeded"), (503, "backendError")):
-            emu.inject_fault(method=method, status=status, reason=reason, retry_after=0.2, probability=0.165)
+        # A 429 refuses the call; a 503 here comes after the write took effect (its answer was
+        # lost), so the retry meets its own earlier write: the case that duplicates naive clients.
+        emu.inject_fault(method, status=429, reason="rateLimitExceeded", retry_after=0.2, probability=0.165)
+        emu.inject_fault(
+            method, status=503, reason="backendError", retry_after=0.2, probability=0.165, lost_answer=True
+        )
 
     inserted = client.write(ops)
     updated = client.write(
@@ -64,7 +68,10 @@ def test_30_percent_429_and_503_with_retry_after_all_succeed_without_duplicates(
 
     assert all(r.ok for r in inserted + updated + deleted)
     counts = emu.counters
-    assert counts.calls("events.insert", 429) + counts.calls("events.insert", 503) > 0  # faults did fire
+    assert counts.calls("events.insert", 429) > 0  # faults did fire...
+    assert counts.calls("events.insert", 503) > 0
+    assert counts.calls("events.insert", 409) > 0  # ...and a landed insert was restored, not redone
+    assert counts.calls("events.delete", 410) > 0  # a landed delete answered "already deleted"
     live = emu.events(cal)
     ids = Counter(e["id"] for e in live)
     assert len(live) == 200
@@ -79,6 +86,19 @@ def test_a_failed_batch_request_is_sent_again_whole(emu: EmulatorServer) -> None
 
     assert all(r.ok for r in client.write(inserts(cal, 20)))
     assert len(emu.events(cal)) == 20
+
+
+def test_a_batch_whose_answer_was_lost_is_resent_without_duplicates(emu: EmulatorServer) -> None:
+    cal = new_calendar()
+    client = make_client(emu)
+    before = emu.counters.calls("events.insert", 409)
+    emu.inject_fault(method="batch", status=503, reason="backendError", lost_answer=True, count=1)
+
+    results = client.write(inserts(cal, 20))  # all 20 landed; the client only heard 503
+
+    assert all(r.ok and r.event is not None and r.event["status"] == "confirmed" for r in results)
+    assert emu.counters.calls("events.insert", 409) - before == 20  # resent, restored in place
+    assert sorted(e["id"] for e in emu.events(cal)) == [op.event_id for op in inserts(cal, 20)]
 
 
 def test_parts_answered_401_are_refreshed_and_resent_once(emu: EmulatorServer) -> None:

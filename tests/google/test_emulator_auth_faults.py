@@ -90,6 +90,20 @@ def test_fault_status_reason_and_retry_after(emulator: EmulatorServer) -> None:
     assert len(emulator.events(cal)) == 1
 
 
+def test_a_lost_answer_fault_applies_the_call_then_answers_the_error(emulator: EmulatorServer) -> None:
+    service, cal = calendar_service(emulator), new_calendar()
+    emulator.inject_fault("events.insert", status=503, reason="backendError", lost_answer=True, count=1)
+
+    with pytest.raises(HttpError) as caught:
+        service.events().insert(calendarId=cal, body=timed(1, id="landed001")).execute()
+    with pytest.raises(HttpError) as again:  # the client's retry meets its own write
+        service.events().insert(calendarId=cal, body=timed(1, id="landed001")).execute()
+
+    assert caught.value.status_code == 503
+    assert (again.value.status_code, again.value.error_details[0]["reason"]) == (409, "duplicate")
+    assert [e["id"] for e in emulator.events(cal)] == ["landed001"]
+
+
 def test_star_faults_cover_calendar_calls_but_not_the_token_endpoint(emulator: EmulatorServer) -> None:
     service = calendar_service(emulator)
     emulator.inject_fault(method="*", status=503, reason="backendError")

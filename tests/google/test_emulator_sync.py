@@ -117,6 +117,7 @@ def test_changes_during_paging_show_up_in_the_next_incremental_list(emulator: Em
         {"updatedMin": "2026-12-01T00:00:00Z"},
         {"privateExtendedProperty": "calsyncSource=a"},
         {"iCalUID": "x@google.com"},
+        {"showDeleted": False},
     ],
 )
 def test_forbidden_parameters_with_sync_token_are_400(
@@ -129,6 +130,7 @@ def test_forbidden_parameters_with_sync_token_are_400(
         service.events().list(calendarId=cal, syncToken=token, **param).execute()
 
     assert caught.value.status_code == 400
+    assert caught.value.error_details[0]["reason"] == "syncTokenWithRequestRestrictions"
 
 
 def test_invalidated_sync_token_is_410_full_sync_required(emulator: EmulatorServer) -> None:

@@ -86,10 +86,14 @@ def test_replace_round_trips_with_the_read_resource_version(api: Any) -> None:
 def test_builtins_through_the_typed_client(widgets: ThreadedKubeEmulator) -> None:
     client = widgets.api_client()
     core = kubernetes.client.CoreV1Api(client)
-    core.create_namespace({"metadata": {"name": "team"}})
-    secret = core.create_namespaced_secret("team", {"metadata": {"name": "tok"}, "stringData": {"k": "v"}})
-    names = [item.metadata.name for item in core.list_namespaced_secret("team").items]
+    meta = kubernetes.client.V1ObjectMeta
+    core.create_namespace(kubernetes.client.V1Namespace(metadata=meta(name="team")))
+    secret = core.create_namespaced_secret(
+        "team", kubernetes.client.V1Secret(metadata=meta(name="tok"), string_data={"k": "v"})
+    )
+    names = [item.metadata.name for item in core.list_namespaced_secret("team").items if item.metadata]
     client.close()
+    assert secret.metadata is not None
     assert secret.metadata.uid
     assert names == ["tok"]
 
@@ -108,8 +112,11 @@ def test_kubeconfig_works_for_the_client_loader(
     widgets: ThreadedKubeEmulator, tmp_path: pathlib.Path
 ) -> None:
     path = widgets.write_kubeconfig(tmp_path / "kubeconfig", namespace="default")
-    client = kubernetes.config.new_client_from_config(config_file=str(path))
-    listed = kubernetes.client.CustomObjectsApi(client).list_cluster_custom_object(GROUP, VERSION, PLURAL)
+    load: Any = kubernetes.config.new_client_from_config  # untyped in the client
+    client = load(config_file=str(path))
+    listed: Any = kubernetes.client.CustomObjectsApi(client).list_cluster_custom_object(
+        GROUP, VERSION, PLURAL
+    )
     client.close()
     assert listed["items"] == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import kubernetes
@@ -16,6 +17,7 @@ from .conftest import WIDGET_CRD, widget
 
 WIDGETS = "/apis/kubeemu.test/v1/namespaces/default/widgets"
 READ_GUARD = 10  # seconds: a hang guard, not an assertion on speed
+WATCH: Any = kubernetes.watch.Watch  # the client's watch helper is untyped
 
 
 @pytest.fixture
@@ -120,7 +122,7 @@ def test_too_old_resource_version_is_410_in_the_stream() -> None:
         client = kube.api_client()
         api = kubernetes.client.CustomObjectsApi(client)
         with pytest.raises(kubernetes.client.ApiException) as gone:
-            for _ in kubernetes.watch.Watch().stream(
+            for _ in WATCH().stream(
                 api.list_namespaced_custom_object,
                 "kubeemu.test",
                 "v1",
@@ -138,8 +140,8 @@ def test_official_client_lists_then_watches_without_replay(widgets: ThreadedKube
     widgets.create(widget("old"))
     client = widgets.api_client()
     api = kubernetes.client.CustomObjectsApi(client)
-    listed = api.list_namespaced_custom_object("kubeemu.test", "v1", "default", "widgets")
-    watch = kubernetes.watch.Watch()
+    listed: Any = api.list_namespaced_custom_object("kubeemu.test", "v1", "default", "widgets")
+    watch = WATCH()
     seen: list[tuple[str, str]] = []
     connected = threading.Event()
 

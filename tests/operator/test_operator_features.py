@@ -92,11 +92,22 @@ def test_invalid_spec_is_reported_in_ready_and_not_retried(world: World, all_log
             "CalendarSync", NAME, {"spec": {"filters": {"titleInclude": "(unclosed"}}}, namespace=NAMESPACE
         )
         obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "InvalidSpec")
+        # Like any failure: one Warning Event and one mail, with the field to fix.
+        eventually(lambda: len(world.events_of("SyncFailed")) == 1 and len(world.mail.mails) == 1)
+        assert "titleInclude" in world.events_of("SyncFailed")[0]["message"]
+        assert "InvalidSpec" in world.mail.subjects()[0]
+
+        world.kube.patch(
+            "CalendarSync", NAME, {"spec": {"filters": {"titleInclude": "(closed)"}}}, namespace=NAMESPACE
+        )
+        world.wait(ready)
+        eventually(lambda: len(world.mail.mails) == 2 and len(world.events_of("Recovered")) == 1)
     message = condition(obj, "Ready")["message"]
     assert "titleInclude" in message
     assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
     # kopf.PermanentError: kopf gives up on this spec instead of retrying it.
     assert [line for line in all_logs if "failed permanently" in line and "titleInclude" in line]
+    assert "recovered" in world.mail.subjects()[1]
 
 
 def test_pushes_during_a_running_sync_cause_one_more_sync_not_one_each(world: World) -> None:
@@ -160,6 +171,9 @@ def test_no_token_appears_in_logs_status_events_or_metrics(world: World, all_log
         request_sync(world)
         world.wait(lambda o: condition(o, "Authenticated").get("reason") == "AuthExpired")
         eventually(lambda: len(world.mail.mails) == 1)
+        world.token_secret("work-token", "rt-work-renewed")  # a Secret update through the index
+        world.wait(ready)
+        eventually(lambda: len(world.mail.mails) == 2)
         surfaces = {
             "logs": "\n".join(all_logs),
             "resource": json.dumps(world.csync()),
@@ -169,7 +183,8 @@ def test_no_token_appears_in_logs_status_events_or_metrics(world: World, all_log
         }
     # The token JSON's refresh tokens and OAuth client secret (the emulator's default), the
     # SendGrid key, the channel tokens; access tokens by their shape below.
-    secrets = {"rt-personal", "rt-work", "rt-central", "csecret", SENDGRID_KEY, *channel_tokens}
+    secrets = {"rt-personal", "rt-work", "rt-work-renewed", "rt-central", "csecret", SENDGRID_KEY}
+    secrets |= channel_tokens
     assert len(channel_tokens) == 2
     assert surfaces["logs"]  # the scan saw the operator's logging at DEBUG
     for surface, text in surfaces.items():

@@ -208,6 +208,39 @@ def test_deleting_the_resource_stops_channels_deletes_copies_and_releases_the_fi
     assert len(world.emulator.events(PERSONAL)) == 1  # the originals are untouched
 
 
+def test_deletion_does_not_hang_when_google_cannot_stop_the_channels(world: World) -> None:
+    with world.operator():
+        world.apply_example()
+        world.wait(lambda o: ready(o) and condition(o, "PushActive").get("status") == "True")
+        world.emulator.inject_fault(method="channels.stop", status=503, reason="backendError")
+
+        world.kube.delete("CalendarSync", NAME, namespace=NAMESPACE)
+        world.kube.wait_for("CalendarSync", NAME, lambda o: o is None, namespace=NAMESPACE, timeout=30)
+        eventually(lambda: len(world.events_of("CleanupIncomplete")) == 1)
+    world.emulator.clear_faults()
+
+    [warning] = world.events_of("CleanupIncomplete")
+    assert warning["type"] == "Warning"
+    assert "could not be stopped (they expire)" in warning["message"]
+    assert len(world.emulator.channels()) == 2  # left to expire on Google's side
+    assert world.copies() == []  # the rest of the cleanup (onDelete: deleteCopies) still ran
+    # Bounded: the adapter's own attempts per channel (2 in these settings), no retry on top.
+    assert world.emulator.counters.calls("channels.stop", 503) == 2 * world.settings.google.max_attempts
+
+
+def test_a_source_removed_while_the_operator_was_down_gets_its_channel_stopped(world: World) -> None:
+    with world.operator():
+        world.apply_example()
+        world.wait(lambda o: ready(o) and condition(o, "PushActive").get("status") == "True")
+    sources = [s for s in world.csync()["spec"]["sources"] if s["calendarId"] != WORK]
+    world.kube.patch("CalendarSync", NAME, {"spec": {"sources": sources}}, namespace=NAMESPACE)
+
+    with world.operator():  # it learns the removed source's Secret from the old spec only
+        obj = world.wait(lambda o: ready(o) and o["status"].get("sourceCount") == 1)
+        eventually(lambda: [c["calendarId"] for c in world.emulator.channels()] == [PERSONAL])
+    assert source_status(obj, WORK) == {}
+
+
 def test_operator_restarted_mid_sync_resumes_from_status_without_duplicates(world: World) -> None:
     for day in range(1, 31):
         world.add_event(PERSONAL, "rt-personal", f"Event {day}", day=day)

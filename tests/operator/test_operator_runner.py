@@ -27,7 +27,7 @@ def beats() -> Iterator[Beats]:
 
 
 def test_serve_runs_the_operator_with_probe_metrics_and_heartbeat(
-    world: World, beats: Beats, tmp_path: Path
+    world: World, beats: Beats, tmp_path: Path, all_logs: list[str]
 ) -> None:
     kubeconfig = world.kube.write_kubeconfig(tmp_path / "kubeconfig")
     settings = replace(
@@ -81,6 +81,7 @@ def test_serve_runs_the_operator_with_probe_metrics_and_heartbeat(
         thread.join(15)
     assert not thread.is_alive()
     assert not failure
+    assert "kuma-token" not in "\n".join(all_logs)  # the heartbeat URL's token is never logged
 
 
 def test_cli_reports_a_bad_setting_with_the_variable_name(

@@ -20,14 +20,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "Receive Google Calendar push notifications on POST /push, verify them against the "
             "channels in CalendarSync status and signal the operator through an annotation. "
             "Configured by CALSYNC_NAMESPACES, CALSYNC_COALESCE_WINDOW_MS, CALSYNC_LOG_FORMAT "
-            "and CALSYNC_LOG_LEVEL."
+            "and CALSYNC_LOG_LEVEL (docs/webhook.md)."
         ),
+        epilog="example: calsync webhook --host 0.0.0.0 --port 8080 --kubeconfig ~/.kube/config",
     )
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    parser.add_argument(
+        "--host", default="0.0.0.0", metavar="ADDRESS", help="address to listen on (default: 0.0.0.0)"
+    )
+    parser.add_argument("--port", type=int, default=8080, metavar="PORT", help="port to listen on (default: 8080)")
     parser.add_argument(
         "--kubeconfig",
         default=None,
+        metavar="PATH",
         help="kubeconfig file (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)",
     )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")

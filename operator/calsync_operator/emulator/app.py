@@ -88,7 +88,7 @@ async def batch(request: Request) -> Response:
         decision = state.faults.decide("batch")
         if decision.latency:
             await asyncio.sleep(decision.latency)
-        if decision.error is not None:
+        if decision.error is not None and not decision.lost_answer:
             raise decision.error
         try:
             parts = parse_batch(request.headers.get("content-type", ""), await request.body())
@@ -100,10 +100,12 @@ async def batch(request: Request) -> Response:
                 "batchSizeTooLarge",
                 f"Exceeded the maximum calls({MAX_BATCH_PARTS}) in a single batch request.",
             )
+        state.counters.batch(len(parts))
+        responses = await asyncio.gather(*(_replay(request, part) for part in parts))
+        if decision.error is not None:  # every part took effect, but the client hears the error
+            raise decision.error
     except ApiError as exc:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-    state.counters.batch(len(parts))
-    responses = await asyncio.gather(*(_replay(request, part) for part in parts))
     content_type, payload = render_batch(list(responses))
     return Response(payload, headers={"Content-Type": content_type})
 

@@ -57,9 +57,11 @@ def api_method(name: str, handler: Handler) -> Callable[[Request], Awaitable[Res
             decision = state.faults.decide(name)
             if decision.latency:
                 await asyncio.sleep(decision.latency)
-            if decision.error is not None:
+            if decision.error is not None and not decision.lost_answer:
                 raise decision.error
             result = await handler(request, state)
+            if decision.error is not None:  # it took effect, but the client hears the error
+                raise decision.error
             response: Response = Response(status_code=204) if result is None else JSONResponse(result)
         except ApiError as exc:
             response = JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)

@@ -28,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--port", type=int, default=8765, help="port to listen on (default: 8765; 0 = any free)"
     )
     parser.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level (default: info)",
     )
     parser.set_defaults(func=run)
 

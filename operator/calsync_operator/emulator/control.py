@@ -7,7 +7,7 @@ The same operations as ``EmulatorServer``'s Python methods, as JSON over HTTP:
 - ``POST /_emulator/calendars/{calendarId}/invalidate-sync-tokens``
 - ``GET /_emulator/calendars/{calendarId}/events?includeCancelled=true``
 - ``GET|POST|DELETE /_emulator/faults`` (POST body: method, status, reason, retry_after,
-  latency, probability, count)
+  latency, probability, count, lost_answer)
 - ``POST /_emulator/pushes/drop`` ``{"probability"}``
 - ``POST /_emulator/pages/short`` ``{"probability"}`` (list pages cut short, even empty)
 - ``POST /_emulator/cancelled/minimal`` ``{"enabled"}`` (cancelled events listed with Google's
@@ -19,6 +19,7 @@ The same operations as ``EmulatorServer``'s Python methods, as JSON over HTTP:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from calsync_operator.emulator.faults import FaultRule
 from calsync_operator.emulator.state import EmulatorState
 
 
@@ -88,7 +90,7 @@ async def faults(request: Request) -> Response:
         return Response(status_code=204)
     if request.method == "POST":
         body = await _body(request)
-        allowed = {"method", "status", "reason", "retry_after", "latency", "probability", "count"}
+        allowed = {f.name for f in dataclasses.fields(FaultRule)}
         unknown = set(body) - allowed
         if unknown:
             return _problem(f"unknown fault fields: {sorted(unknown)}; allowed: {sorted(allowed)}")

@@ -4,7 +4,9 @@ A rule names a method (``events.insert``, ``channels.stop``, ``token``, ``batch`
 whole batch request, or ``*`` for every Calendar call — not ``token``, so a test that floods
 the API with 429s still lets the client authenticate). It fires with ``probability`` and at
 most ``count`` times; ``latency`` delays the call whether or not it then fails, so a rule with
-``status=None`` only slows calls down.
+``status=None`` only slows calls down. With ``lost_answer`` the call takes effect first and only
+its answer is the error, as when Google applied a write but the response never arrived: the
+case that makes a retried non-idempotent write duplicate.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class FaultRule:
     latency: float = 0.0
     probability: float = 1.0
     count: int | None = None  # remaining firings; None = unlimited
+    lost_answer: bool = False  # the call takes effect, then the error is answered
 
     def covers(self, method: str) -> bool:
         return self.method == method or (self.method == "*" and method not in _NOT_COVERED_BY_STAR)
@@ -41,6 +44,7 @@ class FaultRule:
             "latency": self.latency,
             "probability": self.probability,
             "count": self.count,
+            "lost_answer": self.lost_answer,
         }
 
 
@@ -48,6 +52,7 @@ class FaultRule:
 class FaultDecision:
     latency: float = 0.0
     error: ApiError | None = None
+    lost_answer: bool = False  # run the call, then answer ``error``
 
 
 @dataclass
@@ -74,6 +79,7 @@ class FaultInjector:
         """Latency sums over matching rules; the first rule that fires sets the error."""
         latency = 0.0
         error: ApiError | None = None
+        lost_answer = False
         with self._lock:
             for rule in self._rules:
                 if not rule.covers(method) or (rule.count is not None and rule.count <= 0):
@@ -88,4 +94,5 @@ class FaultInjector:
                     if rule.retry_after is not None:
                         headers["Retry-After"] = f"{rule.retry_after:g}"
                     error = ApiError(rule.status, rule.reason, headers=headers)
-        return FaultDecision(latency, error)
+                    lost_answer = rule.lost_answer
+        return FaultDecision(latency, error, lost_answer)

@@ -90,11 +90,16 @@ def _props(query: Query, name: str) -> tuple[tuple[str, str], ...]:
 def parse_list_query(query: Query) -> ListQuery:
     sync_token = _one(query, "syncToken")
     if sync_token is not None:
-        for name in FORBIDDEN_WITH_SYNC_TOKEN:
-            if query.get(name):
-                raise bad_request(f"The {name} parameter cannot be used with syncToken.", location=name)
+        restricted = [name for name in FORBIDDEN_WITH_SYNC_TOKEN if query.get(name)]
         if _one(query, "showDeleted") == "false":
-            raise bad_request("showDeleted=false cannot be used with syncToken.", location="showDeleted")
+            restricted.append("showDeleted")
+        if restricted:
+            # Google's wording and reason for every one of them (the location names the first).
+            raise bad_request(
+                "Sync token cannot be used with other request restrictions.",
+                "syncTokenWithRequestRestrictions",
+                location=restricted[0],
+            )
     raw_max = _one(query, "maxResults")
     try:
         max_results = int(raw_max) if raw_max is not None else DEFAULT_PAGE_SIZE

@@ -12,7 +12,6 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from types import TracebackType
 from typing import Any
 
@@ -49,6 +48,18 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the starting thread the moment it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self._ready.set()
+
+
 class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> None:
         self.host = host
@@ -56,7 +67,7 @@ class EmulatorServer:
         self.state = EmulatorState()
         self.app = create_app(self.state)
         self._log_level = log_level
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,18 +96,19 @@ class EmulatorServer:
             # closes them under a client that spends longer building a big batch (broken pipe).
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, name=f"calsync-emulator:{self.port}", daemon=True)
+        ready = threading.Event()
+        self._server = _Server(config, ready)
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name=f"calsync-emulator:{self.port}", daemon=True
+        )
         self._thread.start()
-        deadline = time.monotonic() + _STARTUP_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the emulator did not start on {self.root_url}")
-            time.sleep(0.005)
+        ready.wait(_STARTUP_TIMEOUT)  # set once serving, or when the thread gave up
+        if not self._server.started:
+            self.stop()
+            raise RuntimeError(f"the emulator did not start on {self.root_url}")
         return self
 
-    def _run(self) -> None:
+    def _run(self, ready: threading.Event) -> None:
         assert self._server is not None
         assert self._socket is not None
         loop = asyncio.new_event_loop()
@@ -104,6 +116,7 @@ class EmulatorServer:
         try:
             loop.run_until_complete(self._server.serve(sockets=[self._socket]))
         finally:
+            ready.set()  # a server that failed to start must not keep start() waiting
             loop.close()
 
     def stop(self) -> None:
@@ -192,8 +205,12 @@ class EmulatorServer:
         latency: float = 0.0,
         probability: float = 1.0,
         count: int | None = None,
+        lost_answer: bool = False,
     ) -> FaultRule:
-        return self.state.inject_fault(method, status, reason, retry_after, latency, probability, count)
+        """See ``FaultRule``; ``lost_answer``: the call takes effect, then answers the error."""
+        return self.state.inject_fault(
+            method, status, reason, retry_after, latency, probability, count, lost_answer
+        )
 
     def clear_faults(self) -> None:
         self.state.faults.clear()

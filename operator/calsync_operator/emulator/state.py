@@ -37,8 +37,9 @@ class EmulatorState:
         latency: float = 0.0,
         probability: float = 1.0,
         count: int | None = None,
+        lost_answer: bool = False,
     ) -> FaultRule:
-        rule = FaultRule(method, status, reason, retry_after, latency, probability, count)
+        rule = FaultRule(method, status, reason, retry_after, latency, probability, count, lost_answer)
         self.faults.add(rule)
         return rule
 

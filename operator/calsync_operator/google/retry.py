@@ -1,7 +1,8 @@
 """When to retry a Google call, and how long to wait: decided by Google's ``reason`` (DESIGN §5).
 
-The decision is the pure table in ``reasons`` (tested on plain data). tenacity runs the loop: exponential backoff with full jitter for rate limits and 5xx, never
-shorter than Retry-After; bounded attempts; every retry counted and logged without secrets.
+The decision is the pure table in ``reasons`` (tested on plain data). tenacity runs the loop:
+exponential backoff with full jitter for rate limits and 5xx, never shorter than Retry-After;
+bounded attempts; every retry counted and logged without secrets.
 ``quotaExceeded`` means the daily budget is gone: sleeping for hours inside a call would hang a
 worker, so it surfaces at once as ``QuotaExhausted`` carrying an hours-scale ``retry_after``.
 401 is not retried here: google-auth's ``AuthorizedHttp`` (and the batch request) refresh the

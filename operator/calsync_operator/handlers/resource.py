@@ -17,7 +17,7 @@ from calsync_operator.model import CalendarSyncSpec, SpecError, parse_spec
 from calsync_operator.passinput import ObjectRef, PassRequest
 from calsync_operator.state import OperatorContext, ResourceMemory, operator_context, resource_memory
 from calsync_operator.status import status_patch
-from calsync_operator.syncpass import run_pass
+from calsync_operator.syncpass import announce, run_pass
 from calsync_operator.teardown import tear_down
 from calsync_operator.triggers import pending_pushes, requested_at
 
@@ -32,15 +32,17 @@ async def reconcile(
     status: kopf.Status,
     name: str,
     namespace: str | None,
-    memo: Any,
+    memo: kopf.Memo,
     reason: str,
     logger: kopf.Logger,
     secret_versions: kopf.Index[tuple[str, str], str] | None = None,  # kopf passes the index
+    old: Any = None,  # on a change: the previous spec (or body essence, for the resume handler)
     **_: Any,
 ) -> None:
     """Create, resume, spec change: one pass over every source (a full listing on spec change)."""
     ctx, mem = operator_context(memo), resource_memory(memo)
     obj = object_ref(body, meta, status, name, namespace)
+    remember_old_sources(mem, old)
     parsed = await parse_or_report(ctx, mem, obj, spec)
     async with mem.lock:
         current = mem.known_status if mem.known_status is not None else dict(status)
@@ -64,7 +66,7 @@ async def reconcile(
         raise kopf.TemporaryError("Google asked to retry later (see status)", delay=result.retry_after)
 
 
-async def wake(*, memo: Any, **_: Any) -> None:
+async def wake(*, memo: kopf.Memo, **_: Any) -> None:
     """Every watch event of the object: let its worker look at the annotations again."""
     resource_memory(memo).wake.set()
 
@@ -77,7 +79,7 @@ async def delete(
     status: kopf.Status,
     name: str,
     namespace: str | None,
-    memo: Any,
+    memo: kopf.Memo,
     retry: int,
     logger: kopf.Logger,
     **_: Any,
@@ -127,7 +129,25 @@ async def parse_or_report(
         desired = {**current, "conditions": conditions, "observedGeneration": obj.generation}
         await ctx.kube.patch_status(obj.namespace, obj.name, status_patch(current, desired))
         mem.known_status = desired
+        await announce(ctx, obj, current.get("conditions"), conditions, [])
         raise kopf.PermanentError(f"Invalid spec: {exc}") from None
+
+
+def remember_old_sources(mem: ResourceMemory, old: Any) -> None:
+    """The Secrets of the previous spec's sources. A source removed from the spec must have its
+    channel stopped with its own credentials, which only the old spec names when the operator
+    did not sync it since it started (e.g. the spec was edited while the operator was down)."""
+    if not isinstance(old, Mapping):
+        return
+    # The spec-field handler gets the old spec; the resume handler the old essence of the body.
+    nested = old.get("spec")
+    raw: Mapping[str, Any] = nested if isinstance(nested, Mapping) else old
+    try:
+        previous = parse_spec(dict(raw))
+    except SpecError:
+        return
+    for source in previous.sources:
+        mem.source_secrets.setdefault(source.key, source.credentials)
 
 
 def object_ref(

@@ -22,7 +22,7 @@ PART_OF_VALUE = "calsync"
 
 
 async def secret_versions(
-    *, namespace: str | None, name: str, meta: kopf.Meta, memo: Any, **_: Any
+    *, namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any
 ) -> dict[tuple[str, str], str]:
     namespace = namespace or ""
     version = str(meta.get("resourceVersion", ""))

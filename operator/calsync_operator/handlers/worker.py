@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -39,7 +40,7 @@ async def sync_worker(
     status: kopf.Status,
     name: str,
     namespace: str | None,
-    memo: Any,
+    memo: kopf.Memo,
     stopped: kopf.DaemonStopped,
     logger: kopf.Logger,
     secret_versions: kopf.Index[tuple[str, str], str] | None = None,  # kopf passes the index
@@ -112,7 +113,7 @@ async def _pass_if_due(
         return True
 
 
-def _signals(ctx: OperatorContext, mem: ResourceMemory, status: Any) -> Signals:
+def _signals(ctx: OperatorContext, mem: ResourceMemory, status: Mapping[str, Any]) -> Signals:
     retire_at = {}
     for key, entry in sources_by_key(status).items():
         previous = entry.previous_channel
@@ -136,7 +137,7 @@ async def _sleep(
     mem: ResourceMemory,
     stopped: kopf.DaemonStopped,
     parsed: CalendarSyncSpec | None,
-    status: Any,
+    status: Mapping[str, Any],
 ) -> None:
     """Until woken, stopped, or the next deadline."""
     timeout = None
