@@ -26,7 +26,6 @@ from calsync_operator.conditions import (
     condition_status,
     get_condition,
 )
-from calsync_operator.mail import MailMessage
 
 Conditions = Sequence[Mapping[str, Any]] | None
 
@@ -38,6 +37,15 @@ EVENT_CHANNEL_CREATED = "ChannelCreated"
 EVENT_CHANNEL_RENEWED = "ChannelRenewed"
 EVENT_CHANNEL_STOPPED = "ChannelStopped"
 EVENT_DELETES_CONFIRMED = "DeletesConfirmed"
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """An alert mail as plain data; ``mail.Mailer`` sends it (the adapter imports the core)."""
+
+    subject: str
+    body: str
+
 
 # Ready reasons that are states the user chose, not failures: no SyncFailed event for them.
 _NOT_FAILURES = frozenset({ReadyReason.SUSPENDED, ReadyReason.DRY_RUN, ReadyReason.SYNCING})

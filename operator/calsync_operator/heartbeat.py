@@ -31,11 +31,13 @@ async def run_heartbeat(url: str, *, interval: float, healthy: HealthCheck) -> N
     host = urlsplit(url).hostname or "?"
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=True) as client:
         while True:
+            # First wait: at start-up kopf's probe endpoint is not listening yet, and a monitor
+            # expecting one beat per interval needs none before the first interval is over.
+            await asyncio.sleep(interval)
             if await healthy():
                 await _beat(client, url, host)
             else:
                 logger.warning("Heartbeat to %s withheld: the operator is not healthy", host)
-            await asyncio.sleep(interval)
 
 
 async def _beat(client: httpx.AsyncClient, url: str, host: str) -> None:

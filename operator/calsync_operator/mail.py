@@ -18,6 +18,7 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Mail
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from calsync_operator.alerts import MailMessage as MailMessage  # re-exported: senders' type
 from calsync_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
@@ -27,12 +28,6 @@ logging.getLogger("python_http_client").setLevel(logging.INFO)
 
 SEND_TIMEOUT_SECONDS = 10.0
 SEND_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class MailMessage:
-    subject: str
-    body: str
 
 
 @dataclass(frozen=True)

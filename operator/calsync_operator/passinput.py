@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import kopf
+if TYPE_CHECKING:  # only names the body's type: the pure core (triggers) must not load kopf
+    import kopf
 
 # (namespace, Secret name) → the Secret's resourceVersion per the Secrets index (None: unknown).
 SecretVersion = Callable[[str, str], str | None]

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from calsync_operator import metrics
 from calsync_operator.alerts import Notice
@@ -109,6 +109,14 @@ async def source_pass(
     key = source.key
     entry = recorded or SourceStatus(source.calendar_id, key)
     mem.source_secrets[key] = source.credentials
+    held = mem.quota_until.get(key)
+    if held is not None and now < held and request.requested_at is None:
+        # Google's daily usage limit: no call until the back-off ends (DESIGN §5), whatever
+        # pushes or polls come meanwhile; the sync token keeps the changes for later. Only an
+        # explicit requested-at tries earlier.
+        logger.info("Source %s waits for Google's usage limit until %s", key, held.isoformat())
+        push = request.pushes.get(key)
+        return SourceResult(replace(entry, last_handled_push=push or entry.last_handled_push))
     client = await client_for(ctx, mem, obj, source.credentials, request, secret_version)
     if client is None:
         return SourceResult(entry)
@@ -173,9 +181,12 @@ async def source_pass(
         result.entry = replace(result.entry, last_error=message)
         if isinstance(exc, QuotaExhausted) or is_retryable(exc):
             result.retry_after = exc.retry_after or ctx.settings.retry_delay_seconds
+        if isinstance(exc, QuotaExhausted):
+            mem.quota_until[key] = now + timedelta(seconds=result.retry_after or 0.0)
         return result
     mem.indexes[key] = outcome.index
     mem.sync_problems.pop(key, None)
+    mem.quota_until.pop(key, None)
     for ref in (source.credentials, spec.target.credentials):
         if ref is not None:
             mem.credential_problems.pop(ref.name, None)
@@ -278,6 +289,7 @@ async def drop_removed_source(
     mem.indexes.pop(entry.key, None)
     for problems in (mem.sync_problems, mem.channel_problems, mem.guards):
         problems.pop(entry.key, None)
+    mem.quota_until.pop(entry.key, None)
     metrics.forget_resource(obj.namespace, obj.name, [entry.key])
     ref = mem.source_secrets.pop(entry.key, None)
     if ref is None or (entry.channel is None and entry.previous_channel is None):

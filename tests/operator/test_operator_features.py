@@ -18,6 +18,7 @@ from operator_harness import (
     SENDGRID_KEY,
     TOKENS,
     WORK,
+    Clock,
     World,
     condition,
     eventually,
@@ -281,3 +282,41 @@ def test_google_outage_is_reported_and_retried_until_it_passes(world: World) -> 
         obj = world.wait(lambda o: ready(o) and source_status(o, PERSONAL).get("copies") == 1)
         eventually(lambda: len(world.events_of("SyncFailed")) == 1 and len(world.events_of("Recovered")) == 1)
     assert [e["summary"] for e in world.copies()] == ["[home] Dentist"]
+
+
+def test_daily_quota_exhaustion_alerts_once_and_backs_off_for_hours(world: World) -> None:
+    clock = Clock()
+    event_id = world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    world.emulator.inject_fault(method="events.list", status=403, reason="quotaExceeded", count=1)
+    personal = [s for s in world.example()["spec"]["sources"] if s["calendarId"] == PERSONAL]
+    with world.operator(clock=clock, stop_when_idle=False):  # kopf holds its retry for hours
+        world.apply_example(sources=personal)  # the one source that hits the limit
+        obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "QuotaExceeded")
+        eventually(lambda: len(world.events_of("SyncFailed")) == 1 and len(world.mail.mails) == 1)
+        # kopf.TemporaryError(delay=...) with the adapter's hours-scale back-off, kept in kopf's
+        # progress annotation under calsync.dev/.
+        progress = world.wait(lambda o: "calsync.dev/reconcile" in o["metadata"].get("annotations", {}))
+        retry = json.loads(progress["metadata"]["annotations"]["calsync.dev/reconcile"])
+
+        # A push during the back-off is answered without calling Google.
+        lists = world.emulator.counters.calls("events.list")
+        world.rename_event(PERSONAL, "rt-personal", event_id, "Dentist (during the limit)")
+        world.wait(lambda o: source_status(o, PERSONAL).get("lastHandledPush") is not None)
+        assert world.emulator.counters.calls("events.list") == lists
+        assert condition(world.csync(), "Ready")["reason"] == "QuotaExceeded"
+
+        clock.advance(retry_seconds(retry) + 1)  # the back-off is over: the next push syncs
+        world.rename_event(PERSONAL, "rt-personal", event_id, "Dentist (next day)")
+        world.wait(ready)
+        eventually(lambda: len(world.mail.mails) == 2)
+    assert "daily usage limit" in condition(obj, "Ready")["message"]
+    assert "QuotaExceeded" in world.mail.subjects()[0]
+    assert retry_seconds(retry) > 3600
+    assert world.emulator.counters.calls("events.list", 403) == 1  # no retries inside the pass
+    assert [e["summary"] for e in world.copies()] == ["[home] Dentist (next day)"]
+
+
+def retry_seconds(progress: dict[str, Any]) -> float:
+    return (
+        datetime.fromisoformat(progress["delayed"]) - datetime.fromisoformat(progress["started"])
+    ).total_seconds()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from calsync_operator.conditions import is_true
 from calsync_operator.demo.story import (
@@ -257,7 +257,7 @@ def run_demo(*, duration: float | None, tty: bool, out: TextIO, emulator_port: i
     return 0 if complete else 1
 
 
-def _endpoints(world: World) -> dict[str, Any]:
+def _endpoints(world: World) -> dict[str, str]:
     return {
         "Kubernetes API": world.kube.url,
         "Google emulator": world.emulator.root_url,

@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 import yaml
+from kubernetes import client
 
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.emulator.server import PortInUse, bind_socket
@@ -28,7 +29,7 @@ from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.handlers import build_registry
-from calsync_operator.kubeemu import ThreadedKubeEmulator, run_operator
+from calsync_operator.kubeemu import OperatorThread, ThreadedKubeEmulator, run_operator
 from calsync_operator.runner import kopf_settings, make_context, operator_memo
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.app import create_app
@@ -90,7 +91,7 @@ class World:
     emulator: EmulatorServer
     webhook_url: str
     channel_index: ChannelIndex  # the webhook's: which channels it would accept a push for
-    operator: Any  # kubeemu.OperatorThread
+    operator: OperatorThread
 
     def webhook_knows(self, channel_id: str) -> bool:
         return self.channel_index.lookup(channel_id) is not None
@@ -153,7 +154,5 @@ def running_world(emulator_port: int = 0) -> Iterator[World]:
         emulator.stop()
 
 
-def _kube_configuration(kube: ThreadedKubeEmulator) -> Any:
-    from kubernetes import client
-
+def _kube_configuration(kube: ThreadedKubeEmulator) -> client.Configuration:
     return client.Configuration(host=kube.url)

@@ -1,0 +1,94 @@
+"""The layers hold: the pure core imports no I/O library and no adapter, and reads no clock.
+
+``[tool.importlinter]`` in pyproject.toml lists which module is in which layer (the map is in
+docs/architecture.md). import-linter checks the imports, direct and indirect; what it cannot see
+(a clock read, a file opened, a stdlib submodule such as ``urllib.request``) is checked here on
+the syntax tree of each pure module.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from importlinter.cli import lint_imports
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = ROOT / "pyproject.toml"
+PACKAGE_DIRS = {"calsync_operator": ROOT / "operator", "calsync_webhook": ROOT / "webhook"}
+
+# Calls that read the clock, touch files or the terminal, or wait: a pure function gets the
+# moment as an argument and returns what should be shown or written.
+# Keyed by the receiver's last name: ``datetime.now()`` and ``dt.datetime.now()`` are clock reads,
+# ``datetime.min.time()`` is not.
+FORBIDDEN_ATTRIBUTE_CALLS = {
+    "datetime": {"now", "utcnow", "today"},
+    "date": {"today"},
+    "time": {"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "sleep"},
+}
+FORBIDDEN_NAME_CALLS = {"open", "print", "input"}
+# Submodules import-linter cannot forbid on their own (it forbids whole external packages only).
+FORBIDDEN_STDLIB_MODULES = ("urllib.request", "http.client", "http.server", "socketserver")
+
+
+def _contracts() -> list[dict[str, Any]]:
+    config = tomllib.loads(PYPROJECT.read_text())
+    contracts: list[dict[str, Any]] = config["tool"]["importlinter"]["contracts"]
+    return contracts
+
+
+def _pure_modules() -> list[str]:
+    (pure,) = [c for c in _contracts() if c["name"].startswith("Pure core")]
+    return sorted(pure["source_modules"])
+
+
+def _module_file(module: str) -> Path:
+    package, *rest = module.split(".")
+    return PACKAGE_DIRS[package].joinpath(package, *rest).with_suffix(".py")
+
+
+def _last_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    exit_code = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
+    report = capsys.readouterr().out
+    assert exit_code == 0, report
+    assert f"Contracts: {len(_contracts())} kept, 0 broken." in report
+
+
+def test_every_layered_module_exists() -> None:
+    # A renamed module must not silently drop out of its contract.
+    listed = {module for contract in _contracts() for module in contract["source_modules"]}
+    missing = sorted(module for module in listed if not _module_file(module).is_file())
+    assert missing == []
+
+
+@pytest.mark.parametrize("module", _pure_modules())
+def test_pure_module_reads_no_clock_and_touches_no_file(module: str) -> None:
+    tree = ast.parse(_module_file(module).read_text(), filename=str(_module_file(module)))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTE_CALLS.get(
+                _last_name(func.value), ()
+            ):
+                found.append(f"line {node.lineno}: {_last_name(func.value)}.{func.attr}()")
+            elif isinstance(func, ast.Name) and func.id in FORBIDDEN_NAME_CALLS:
+                found.append(f"line {node.lineno}: {func.id}()")
+        elif isinstance(node, ast.Import):
+            found += [
+                f"line {node.lineno}: import {alias.name}"
+                for alias in node.names
+                if alias.name.startswith(FORBIDDEN_STDLIB_MODULES)
+            ]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(FORBIDDEN_STDLIB_MODULES):
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+    assert found == [], f"{module} is in the pure core: pass the value in instead"
