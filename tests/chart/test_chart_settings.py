@@ -39,12 +39,13 @@ def test_operator_reads_the_chart_environment(render: Callable[..., Rendered]) -
         {
             "watchNamespaces": ["team-a", "team-b"],
             "logging": {"format": "json", "level": "WARNING"},
-            "google": {"apiRoot": "http://emulator.calsync:8765/", "ratePerMinute": 300},
+            "google": {"apiRoot": "http://emulator.calsync:8765/", "ratePerMinute": 300, "batchSize": 50},
+            "operator": {"channelTtlSeconds": 86400},
             "cloudflared": {"enabled": True, "existingSecret": "t", "hostname": "calsync.example.com"},
             "alerts": {
                 "from": "calsync@example.com",
                 "to": ["me@example.com", "ops@example.com"],
-                "sendgrid": {"apiKey": "SG.test-key"},
+                "sendgrid": {"apiKey": "SG.test-key", "apiHost": "https://relay.example.com"},
             },
             "heartbeat": {"url": "https://kuma.example.com/api/push/abc"},
         }
@@ -56,6 +57,9 @@ def test_operator_reads_the_chart_environment(render: Callable[..., Rendered]) -
     assert settings.log_level == logging.WARNING
     assert settings.google.api_root == "http://emulator.calsync:8765/"
     assert settings.google.rate_per_minute == 300
+    assert settings.google.batch_size == 50
+    assert settings.channel_ttl_seconds == 86400
+    assert settings.sendgrid_api_host == "https://relay.example.com"
     assert settings.alert_from == "calsync@example.com"
     assert settings.alert_to == ("me@example.com", "ops@example.com")
     assert settings.sendgrid_api_key == "SG.test-key"
@@ -72,6 +76,9 @@ def test_operator_defaults_mean_cluster_wide_and_poll_only(render: Callable[...,
     assert not settings.alerts_enabled
     assert settings.google.api_root == "https://www.googleapis.com/"
     assert settings.google.token_uri is None
+    assert settings.google.batch_size == 1000
+    assert settings.channel_ttl_seconds == 7 * 24 * 3600
+    assert settings.sendgrid_api_host == "https://api.sendgrid.com"
 
 
 def test_webhook_reads_the_chart_environment(render: Callable[..., Rendered]) -> None:

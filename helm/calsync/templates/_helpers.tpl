@@ -206,6 +206,10 @@ seccompProfile:
       name: {{ include "calsync.sendgrid.secretName" . }}
       key: {{ include "calsync.sendgrid.secretKey" . }}
 {{ end -}}
+{{ with .Values.alerts.sendgrid.apiHost -}}
+- name: CALSYNC_SENDGRID_API_HOST
+  value: {{ . | quote }}
+{{ end -}}
 - name: CALSYNC_ALERT_FROM
   value: {{ .Values.alerts.from | quote }}
 - name: CALSYNC_ALERT_TO
