@@ -1,6 +1,7 @@
 # One image for every role; the command picks it: `calsync operator` (default), `calsync webhook`,
 # `calsync check`. No credentials are baked in: tokens come from Secrets at run time.
-FROM python:3.11-slim
+# The Python the tests run on; the Debian release pinned too, so a rebuild does not jump to the next.
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

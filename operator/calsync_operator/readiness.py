@@ -96,8 +96,9 @@ def _push(situation: Situation, problems: Problems) -> tuple[bool, str, str]:
         return (
             False,
             PushActiveReason.NO_WEBHOOK_URL,
-            "The operator has no CALSYNC_WEBHOOK_URL: set it (helm value webhook.url or the cloudflared "
-            "hostname) to get changes within a second; until then changes arrive by polling.",
+            "The operator has no CALSYNC_WEBHOOK_URL: set it (helm value operator.webhookUrl, or "
+            "cloudflared.hostname / ingress.host) to get changes within a second; until then changes "
+            "arrive by polling.",
         )
     channel_error = _first(problems.channels)
     if channel_error is not None:

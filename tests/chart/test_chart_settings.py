@@ -4,10 +4,11 @@ settings code the processes run (`OperatorSettings.from_env`, `WebhookSettings.f
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import pytest
-from chart_render import NAMESPACE, Manifest, Rendered, env_of, pod_spec
+from chart_render import NAMESPACE, REPO, Manifest, Rendered, env_of, pod_spec
 
 from calsync_operator.cli import build_parser
 from calsync_operator.settings import OperatorSettings
@@ -122,3 +123,55 @@ def test_check_reads_the_cronjob_environment(
     assert (args.max_age, args.output) == ("20m", "json")
     # The namespace of the state ConfigMap comes from the downward API, as the check expects.
     assert env_of(container)["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+
+
+# Every variable the shipped code reads, found in its source, so a variable added later cannot be
+# forgotten by the chart or the docs (DESIGN §7: "all documented in the README and the chart").
+PACKAGES = [REPO / "operator" / "calsync_operator", REPO / "webhook" / "calsync_webhook"]
+ENV_NAME = re.compile(r"""["'`]((?:CALSYNC|SENDGRID)_[A-Z0-9_]+)["'`=]""")
+# Read by the code but deliberately not set by the chart, with the reason.
+NOT_FROM_CHART: dict[str, str] = {}
+
+
+def variables_the_code_reads() -> set[str]:
+    found: set[str] = set()
+    for package in PACKAGES:
+        for path in package.rglob("*.py"):
+            found.update(ENV_NAME.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_the_code_reads_the_variables_design_names() -> None:
+    """The scan below must see what DESIGN §7 lists, else it proves nothing."""
+    design = {
+        "CALSYNC_WEBHOOK_URL", "CALSYNC_GOOGLE_API_ROOT", "CALSYNC_GOOGLE_TOKEN_URI",
+        "CALSYNC_RATE_PER_MINUTE", "SENDGRID_API_KEY", "CALSYNC_ALERT_FROM", "CALSYNC_ALERT_TO",
+        "CALSYNC_HEARTBEAT_URL", "CALSYNC_NAMESPACES", "CALSYNC_LOG_FORMAT", "CALSYNC_LOG_LEVEL",
+    }  # fmt: skip
+    assert design <= variables_the_code_reads()
+
+
+def test_every_variable_the_code_reads_is_set_by_the_chart(render: Callable[..., Rendered]) -> None:
+    rendered = render(
+        {
+            "check": {"enabled": True},
+            "cloudflared": {"enabled": True, "existingSecret": "t", "hostname": "calsync.example.com"},
+            "google": {"tokenUri": "https://oauth2.example.com/token"},
+            "alerts": {
+                "from": "calsync@example.com",
+                "to": ["me@example.com"],
+                "sendgrid": {"existingSecret": "sendgrid", "apiHost": "https://relay.example.com"},
+            },
+            "heartbeat": {"existingSecret": "kuma"},
+        }
+    )
+    set_by_chart = {name for _, container in rendered.containers() for name in env_of(container)}
+    missing = variables_the_code_reads() - set_by_chart - NOT_FROM_CHART.keys()
+    assert missing == set(), "add these to the chart (values.yaml, schema, template) or to NOT_FROM_CHART"
+
+
+def test_every_variable_the_code_reads_is_documented() -> None:
+    pages = [REPO / "README.md", *REPO.glob("docs/*.md")]
+    docs = "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    undocumented = sorted(name for name in variables_the_code_reads() if f"`{name}`" not in docs)
+    assert undocumented == []

@@ -169,6 +169,8 @@ def test_console_flow_prints_the_manifest_with_o_yaml(emulator: EmulatorServer, 
         text=True,
         env={**os.environ, "KUBECONFIG": "/nonexistent"},  # -o yaml never needs a cluster
     )
+    watchdog = threading.Timer(60, process.kill)  # a blocked read below ends, and the test fails
+    watchdog.start()
     try:
         assert process.stderr is not None
         url = ""
@@ -181,6 +183,7 @@ def test_console_flow_prints_the_manifest_with_o_yaml(emulator: EmulatorServer, 
         landed = httpx.get(url, follow_redirects=False, timeout=10).headers["location"]
         out, err = process.communicate(landed + "\n", timeout=30)
     finally:
+        watchdog.cancel()
         process.kill()  # a failed assertion above must not leave it waiting on stdin
 
     assert process.returncode == 0, err

@@ -15,6 +15,7 @@ from crdcheck import EXAMPLES, Case, CrdSchema, load_cases, load_yaml, to_jsonsc
 from calsync_operator.conditions import (
     AuthenticatedReason,
     ConditionType,
+    DeleteGuardReason,
     PushActiveReason,
     ReadyReason,
     set_condition,
@@ -261,3 +262,23 @@ def test_status_the_operator_writes_is_accepted(crd_schema: CrdSchema) -> None:
         },
     }
     assert crd_schema.schema_errors(manifest) == []
+
+
+# --- docs/resource.md ---------------------------------------------------------------------------
+
+
+def _leaf_paths(node: dict[str, Any], path: str = "") -> list[str]:
+    if "properties" in node:
+        children = node["properties"].items()
+        return [leaf for name, sub in children for leaf in _leaf_paths(sub, f"{path}.{name}")]
+    if "properties" in node.get("items", {}):
+        return _leaf_paths(node["items"], f"{path}[]")
+    return [path.lstrip(".")]
+
+
+def test_resource_doc_explains_every_spec_field_and_condition_reason(crd_schema: CrdSchema) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "resource.md").read_text(encoding="utf-8")
+    spec_fields = _leaf_paths(crd_schema.schema["properties"]["spec"])
+    assert [field for field in spec_fields if f"`{field}`" not in doc] == []
+    reasons = [*ReadyReason, *AuthenticatedReason, *PushActiveReason, *DeleteGuardReason, *ConditionType]
+    assert [str(reason) for reason in reasons if f"`{reason}`" not in doc] == []

@@ -191,6 +191,19 @@ def test_delete_without_finalizers_is_immediate(store: Store, widgets: ResourceT
         store.get(widgets, "default", "a")
 
 
+def test_delete_preconditions_refuse_a_moved_on_object(store: Store, widgets: ResourceType) -> None:
+    old = create(store, widgets, widget("p"))
+    patch(store, widgets, "p", {"spec": {"size": 2}})
+    for preconditions in ({"uid": "someone-else"}, {"resourceVersion": old["metadata"]["resourceVersion"]}):
+        with pytest.raises(ApiError) as refused:
+            store.delete(widgets, "default", "p", {"preconditions": preconditions})
+        assert refused.value.code == 409
+    current = store.get(widgets, "default", "p")["metadata"]
+    options = {"preconditions": {"uid": current["uid"], "resourceVersion": current["resourceVersion"]}}
+    _, gone = store.delete(widgets, "default", "p", options)
+    assert gone
+
+
 def test_deleting_a_namespace_deletes_its_content_first(store: Store, widgets: ResourceType) -> None:
     namespaces = store.find("namespaces")
     store.create(namespaces, None, {"metadata": {"name": "team"}})

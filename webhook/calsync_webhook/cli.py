@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--host", default="0.0.0.0", metavar="ADDRESS", help="address to listen on (default: 0.0.0.0)"
     )
-    parser.add_argument("--port", type=int, default=8080, metavar="PORT", help="port to listen on (default: 8080)")
+    parser.add_argument(
+        "--port", type=int, default=8080, metavar="PORT", help="port to listen on (default: 8080)"
+    )
     parser.add_argument(
         "--kubeconfig",
         default=None,

@@ -201,6 +201,27 @@ def prepare_update(
     return result
 
 
+def check_delete_preconditions(
+    rtype: ResourceType, old: Mapping[str, Any], preconditions: Mapping[str, Any]
+) -> None:
+    """DeleteOptions.preconditions: refuse (409) when the uid or resourceVersion moved on."""
+    meta = old["metadata"]
+    if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
+        raise errors.conflict(
+            rtype,
+            meta["name"],
+            f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+            f"UID in object meta: {meta.get('uid')}",
+        )
+    wanted = preconditions.get("resourceVersion")
+    if wanted and wanted != meta.get("resourceVersion"):
+        raise errors.conflict(
+            rtype,
+            meta["name"],
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+
+
 def mark_deleting(rtype: ResourceType, old: Mapping[str, Any], now: datetime.datetime) -> dict[str, Any]:
     """A graceful delete of an object with finalizers: it stays, marked, until they are gone."""
     result = copy.deepcopy(dict(old))

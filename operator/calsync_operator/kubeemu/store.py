@@ -242,23 +242,8 @@ class Store:
         """Delete or mark for deletion; returns the last state and whether it is gone now."""
         self._require_verb(rtype, "delete")
         old = self.get(rtype, namespace, name)
-        preconditions = (options or {}).get("preconditions") or {}
+        objects.check_delete_preconditions(rtype, old, (options or {}).get("preconditions") or {})
         meta = old["metadata"]
-        if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
-            raise errors.conflict(
-                rtype,
-                name,
-                f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                f"UID in object meta: {meta.get('uid')}",
-            )
-        if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != meta.get(
-            "resourceVersion"
-        ):
-            raise errors.conflict(
-                rtype,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            )
         if meta.get("deletionTimestamp"):
             return old, False
         if rtype.key == NAMESPACES_KEY:
