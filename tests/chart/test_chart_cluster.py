@@ -11,9 +11,6 @@ on a test cluster, and the objects are what this test is about.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,36 +20,17 @@ import pytest
 import yaml
 from chart_render import CHART_DIR
 
-KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
+from support.cluster import CLUSTER_MARKS, KUBECONFIG, kubectl, scratch_namespace
 
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(not KUBECONFIG, reason="set CALSYNC_TEST_KUBECONFIG to run against a real cluster"),
-    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH"),
-]
+pytestmark = CLUSTER_MARKS
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
 
 
-def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", KUBECONFIG, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="module")
 def namespace() -> Iterator[str]:
-    name = f"calsync-chart-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace("calsync-chart") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
@@ -76,22 +54,24 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_rendered_manifests_pass_server_side_dry_run(
-    helm: helm_python.Config, namespace: str, scenario: str
-) -> None:
-    with helm_python.Chart.load(CHART_DIR) as chart:
-        files = helm.render(chart, SCENARIOS[scenario], name="dryrun", namespace=namespace, is_install=True)
-    manifests = "\n---\n".join(text for path, text in sorted(files.items()) if not path.endswith("NOTES.txt"))
-    kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=manifests)
-
-
-def test_namespaced_rbac_passes_server_side_dry_run(helm: helm_python.Config, namespace: str) -> None:
-    values = {"rbac": {"namespaced": True}, "watchNamespaces": [namespace], "check": {"enabled": True}}
+def _apply_dry_run(helm: helm_python.Config, namespace: str, values: dict[str, Any]) -> None:
+    """Render the chart with ``values`` and let the API server validate every manifest."""
     with helm_python.Chart.load(CHART_DIR) as chart:
         files = helm.render(chart, values, name="dryrun", namespace=namespace, is_install=True)
     manifests = "\n---\n".join(text for path, text in sorted(files.items()) if not path.endswith("NOTES.txt"))
     kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=manifests)
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_rendered_manifests_pass_server_side_dry_run(
+    helm: helm_python.Config, namespace: str, scenario: str
+) -> None:
+    _apply_dry_run(helm, namespace, SCENARIOS[scenario])
+
+
+def test_namespaced_rbac_passes_server_side_dry_run(helm: helm_python.Config, namespace: str) -> None:
+    values = {"rbac": {"namespaced": True}, "watchNamespaces": [namespace], "check": {"enabled": True}}
+    _apply_dry_run(helm, namespace, values)
 
 
 def test_helm_install_creates_every_object_and_the_crd(helm: helm_python.Config, namespace: str) -> None:

@@ -52,6 +52,11 @@ class Browser:
             thread.join(10)
 
 
+def auth_argv(client_secrets: Path, secret: str, *options: str) -> list[str]:
+    """``calsync auth`` for one Secret, as a person types it, plus ``options``."""
+    return ["auth", "--client-secrets", str(client_secrets), "--secret", secret, *options]
+
+
 def token_in_secret(kube: ThreadedKubeEmulator, name: str, key: str = "token.json") -> dict[str, Any]:
     secret = kube.get("Secret", name, namespace="default")
     assert secret["metadata"]["labels"]["app.kubernetes.io/part-of"] == "calsync"
@@ -68,15 +73,7 @@ def test_local_server_flow_creates_the_secret_with_a_working_token(
 ) -> None:
     browser = Browser()
     args = build_parser().parse_args(
-        [
-            "auth",
-            "--client-secrets",
-            str(client_secrets),
-            "--secret",
-            "personal-token",
-            "--kubeconfig",
-            str(kubeconfig),
-        ]
+        auth_argv(client_secrets, "personal-token", "--kubeconfig", str(kubeconfig))
     )
 
     assert execute(args, show_url=browser) == 0
@@ -119,11 +116,8 @@ def test_updating_keeps_the_other_keys_of_the_secret(
         }
     )
     args = build_parser().parse_args(
-        [
-            "auth",
-            "--client-secrets",
-            str(client_secrets),
-            "--secret",
+        auth_argv(
+            client_secrets,
             "work-token",
             "-n",
             "calsync",
@@ -131,7 +125,7 @@ def test_updating_keeps_the_other_keys_of_the_secret(
             "work.json",
             "--kubeconfig",
             str(kubeconfig),
-        ]
+        )
     )
 
     assert execute(args, show_url=Browser()) == 0
@@ -152,16 +146,7 @@ def test_console_flow_prints_the_manifest_with_o_yaml(emulator: EmulatorServer, 
             sys.executable,
             "-m",
             "calsync_operator.cli",
-            "auth",
-            "--client-secrets",
-            str(client_secrets),
-            "--secret",
-            "central-token",
-            "-n",
-            "calsync",
-            "--no-browser",
-            "-o",
-            "yaml",
+            *auth_argv(client_secrets, "central-token", "-n", "calsync", "--no-browser", "-o", "yaml"),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -205,9 +190,7 @@ def test_denied_consent_is_one_line_and_a_hint(
 ) -> None:
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("http://localhost/?error=access_denied\n"))
 
-    code = main(
-        ["auth", "--client-secrets", str(client_secrets), "--secret", "x", "--no-browser", "-o", "yaml"]
-    )
+    code = main(auth_argv(client_secrets, "x", "--no-browser", "-o", "yaml"))
 
     err = capsys.readouterr().err
     assert code == 2
@@ -235,7 +218,7 @@ def test_a_bad_client_file_fails_before_anything_else(
     if content is not None:
         path.write_text(content)
 
-    code = main(["auth", "--client-secrets", str(path), "--secret", "x", "--kubeconfig", "/nonexistent"])
+    code = main(auth_argv(path, "x", "--kubeconfig", "/nonexistent"))
 
     lines = capsys.readouterr().err.splitlines()
     assert code == 2
@@ -249,15 +232,7 @@ def test_no_kubeconfig_fails_before_the_browser_opens(
 ) -> None:
     browser = Browser()
     args = build_parser().parse_args(
-        [
-            "auth",
-            "--client-secrets",
-            str(client_secrets),
-            "--secret",
-            "x",
-            "--kubeconfig",
-            str(tmp_path / "missing"),
-        ]
+        auth_argv(client_secrets, "x", "--kubeconfig", str(tmp_path / "missing"))
     )
 
     with pytest.raises(CliError, match="no usable Kubernetes configuration") as caught:
@@ -272,9 +247,7 @@ def test_unreachable_cluster_is_one_line(
 ) -> None:
     kubeconfig = unreachable_kubeconfig(tmp_path)
 
-    code = main(
-        ["auth", "--client-secrets", str(client_secrets), "--secret", "x", "--kubeconfig", str(kubeconfig)]
-    )
+    code = main(auth_argv(client_secrets, "x", "--kubeconfig", str(kubeconfig)))
 
     lines = capsys.readouterr().err.splitlines()
     assert code == 2
@@ -289,17 +262,7 @@ def test_a_missing_namespace_is_named_before_the_browser_opens(
 ) -> None:
     browser = Browser()
     args = build_parser().parse_args(
-        [
-            "auth",
-            "--client-secrets",
-            str(client_secrets),
-            "--secret",
-            "x",
-            "-n",
-            "nowhere",
-            "--kubeconfig",
-            str(kubeconfig),
-        ]
+        auth_argv(client_secrets, "x", "-n", "nowhere", "--kubeconfig", str(kubeconfig))
     )
 
     with pytest.raises(CliError, match="namespace 'nowhere' does not exist") as caught:

@@ -55,8 +55,9 @@ def test_people_commands_show_an_example_or_their_defaults(name: str) -> None:
 
 
 def test_help_does_not_import_the_heavy_parts() -> None:
-    # kopf, the kubernetes client and Google's auth libraries are most of a command's start-up.
-    heavy = ("kopf", "kubernetes", "google_auth_oauthlib", "googleapiclient")
+    # kopf, the kubernetes client, Google's auth libraries and the servers (uvicorn for the
+    # emulators, aiohttp under kopf and kmock) are most of a command's start-up.
+    heavy = ("kopf", "kubernetes", "google_auth_oauthlib", "googleapiclient", "uvicorn", "aiohttp", "kmock")
     probe = (
         "import sys; from calsync_operator.cli import build_parser; build_parser(); "
         f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"

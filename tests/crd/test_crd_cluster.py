@@ -9,54 +9,29 @@ Invalid manifests are sent with ``--dry-run=server``, so nothing is stored.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from crdcheck import CRD_PATH, EXAMPLES, Case, load_cases, load_yaml
 
-KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
+from support.cluster import CLUSTER_MARKS, kubectl, scratch_namespace
 
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(not KUBECONFIG, reason="set CALSYNC_TEST_KUBECONFIG to run against a real cluster"),
-    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH"),
-]
+pytestmark = CLUSTER_MARKS
 
 SCHEMA_CASES = load_cases("schema")
 CEL_CASES = load_cases("cel")
 VALID_CASES = load_cases("valid")
 
 
-def kubectl(*args: str, stdin: Any = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    text = yaml.safe_dump(stdin) if stdin is not None else None
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", KUBECONFIG, *args],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="module")
 def namespace() -> Iterator[str]:
     kubectl("apply", "-f", str(CRD_PATH))
     kubectl("wait", "--for=condition=Established", "crd/calendarsyncs.calsync.dev", "--timeout=60s")
-    name = f"calsync-crd-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace("calsync-crd") as name:
+        yield name
 
 
 def _server_path(field: str) -> str:

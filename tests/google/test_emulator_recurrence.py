@@ -28,17 +28,29 @@ def series(
     }
 
 
+def daily_from_dec_1(event_id: str, count: int | None = None, tz: str | None = None) -> dict[str, Any]:
+    """``event_id`` daily 09:00-10:00 UTC from 2026-12-01, ``count`` times (None: forever)."""
+    rule = "RRULE:FREQ=DAILY" if count is None else f"RRULE:FREQ=DAILY;COUNT={count}"
+    return series(event_id, "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", rule, tz=tz)
+
+
+def calendar_with(emulator: EmulatorServer, body: dict[str, Any]) -> tuple[Any, str]:
+    """A new calendar holding the event ``body``, and the service that wrote it there."""
+    service, cal = calendar_service(emulator), new_calendar()
+    service.events().insert(calendarId=cal, body=body).execute()
+    return service, cal
+
+
 def instance_ids(service: Any, cal: str, event_id: str, **params: Any) -> list[str]:
     items = service.events().instances(calendarId=cal, eventId=event_id, **params).execute()["items"]
     return [e["id"] for e in items]
 
 
 def test_daily_series_keeps_wall_clock_time_across_dst(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
     body = series(
         "dst0000001", "2027-03-26T09:00:00+01:00", "2027-03-26T09:30:00+01:00", "RRULE:FREQ=DAILY;COUNT=4"
     )
-    service.events().insert(calendarId=cal, body=body).execute()
+    service, cal = calendar_with(emulator, body)
 
     items = service.events().instances(calendarId=cal, eventId="dst0000001").execute()["items"]
 
@@ -57,7 +69,6 @@ def test_daily_series_keeps_wall_clock_time_across_dst(emulator: EmulatorServer)
 
 
 def test_weekly_byday_interval_until_and_exdate(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
     body = series(
         "tue0000001",
         "2026-11-30T10:00:00Z",
@@ -66,7 +77,7 @@ def test_weekly_byday_interval_until_and_exdate(emulator: EmulatorServer) -> Non
         "EXDATE:20261203T100000Z",
         tz=None,
     )
-    service.events().insert(calendarId=cal, body=body).execute()
+    service, cal = calendar_with(emulator, body)
 
     assert instance_ids(service, cal, "tue0000001") == [
         "tue0000001_20261130T100000Z",  # 3 Dec excluded; 7-11 Dec is the off week
@@ -76,11 +87,9 @@ def test_weekly_byday_interval_until_and_exdate(emulator: EmulatorServer) -> Non
 
 
 def test_monthly_series_and_all_day_instance_ids(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series("mon0000001", "2026-12-15", "2026-12-16", "RRULE:FREQ=MONTHLY;COUNT=3"),
-    ).execute()
+    service, cal = calendar_with(
+        emulator, series("mon0000001", "2026-12-15", "2026-12-16", "RRULE:FREQ=MONTHLY;COUNT=3")
+    )
 
     items = service.events().instances(calendarId=cal, eventId="mon0000001").execute()["items"]
 
@@ -91,11 +100,7 @@ def test_monthly_series_and_all_day_instance_ids(emulator: EmulatorServer) -> No
 
 
 def test_instances_window_and_paging(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series("open000001", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "RRULE:FREQ=DAILY"),
-    ).execute()
+    service, cal = calendar_with(emulator, daily_from_dec_1("open000001", tz="Europe/Berlin"))
     request = service.events().instances(
         calendarId=cal,
         eventId="open000001",
@@ -114,13 +119,7 @@ def test_instances_window_and_paging(emulator: EmulatorServer) -> None:
 
 
 def test_single_events_expands_sorts_and_mixes_with_one_off_events(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series(
-            "combo00001", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "RRULE:FREQ=DAILY;COUNT=30", tz=None
-        ),
-    ).execute()
+    service, cal = calendar_with(emulator, daily_from_dec_1("combo00001", 30))
     service.events().insert(calendarId=cal, body=timed(2, hour=12, id="oneoff0001")).execute()
 
     listed = (
@@ -145,13 +144,7 @@ def test_single_events_expands_sorts_and_mixes_with_one_off_events(emulator: Emu
 
 
 def test_patching_an_instance_creates_an_exception(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series(
-            "moved00001", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "RRULE:FREQ=DAILY;COUNT=3", tz=None
-        ),
-    ).execute()
+    service, cal = calendar_with(emulator, daily_from_dec_1("moved00001", 3))
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
 
     moved = (
@@ -190,13 +183,7 @@ def test_patching_an_instance_creates_an_exception(emulator: EmulatorServer) -> 
 
 
 def test_deleting_an_instance_cancels_one_occurrence(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series(
-            "del0000001", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "RRULE:FREQ=DAILY;COUNT=3", tz=None
-        ),
-    ).execute()
+    service, cal = calendar_with(emulator, daily_from_dec_1("del0000001", 3))
 
     service.events().delete(calendarId=cal, eventId="del0000001_20261202T090000Z").execute()
 
@@ -218,13 +205,7 @@ def test_deleting_an_instance_cancels_one_occurrence(emulator: EmulatorServer) -
 
 
 def test_deleting_the_master_cancels_the_series(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series(
-            "gone000001", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "RRULE:FREQ=DAILY;COUNT=3", tz=None
-        ),
-    ).execute()
+    service, cal = calendar_with(emulator, daily_from_dec_1("gone000001", 3))
     service.events().patch(
         calendarId=cal, eventId="gone000001_20261201T090000Z", body={"summary": "x"}
     ).execute()
@@ -236,13 +217,7 @@ def test_deleting_the_master_cancels_the_series(emulator: EmulatorServer) -> Non
 
 
 def test_get_of_an_instance_id_outside_the_series_is_404(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
-    service.events().insert(
-        calendarId=cal,
-        body=series(
-            "pair000001", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", "RRULE:FREQ=DAILY;COUNT=2", tz=None
-        ),
-    ).execute()
+    service, cal = calendar_with(emulator, daily_from_dec_1("pair000001", 2))
 
     inside = service.events().get(calendarId=cal, eventId="pair000001_20261202T090000Z").execute()
     with pytest.raises(HttpError) as caught:

@@ -129,20 +129,23 @@ async def events_import(request: Request, state: EmulatorState) -> dict[str, Any
     return event
 
 
-async def events_update(request: Request, state: EmulatorState) -> dict[str, Any]:
+async def _rewrite_event(
+    request: Request, state: EmulatorState, write: Callable[[str, str, dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """``events.update`` and ``events.patch``: the store ``write`` differs, the rest is alike."""
     event_id = str(request.path_params["eventId"])
-    event = state.store.update_event(_calendar_id(request), event_id, await _json_body(request))
+    event = write(_calendar_id(request), event_id, await _json_body(request))
     _record_send_updates(request, state, event)
     state.push.changed(_calendar_id(request))
     return event
+
+
+async def events_update(request: Request, state: EmulatorState) -> dict[str, Any]:
+    return await _rewrite_event(request, state, state.store.update_event)
 
 
 async def events_patch(request: Request, state: EmulatorState) -> dict[str, Any]:
-    event_id = str(request.path_params["eventId"])
-    event = state.store.patch_event(_calendar_id(request), event_id, await _json_body(request))
-    _record_send_updates(request, state, event)
-    state.push.changed(_calendar_id(request))
-    return event
+    return await _rewrite_event(request, state, state.store.patch_event)
 
 
 async def events_delete(request: Request, state: EmulatorState) -> None:

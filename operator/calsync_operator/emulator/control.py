@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from calsync_operator.emulator.faults import FaultRule
+from calsync_operator.emulator.oauth import TokenRegistry
 from calsync_operator.emulator.state import EmulatorState
 
 
@@ -52,20 +54,21 @@ def _problem(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
 
 
-async def revoke_refresh_token(request: Request) -> Response:
+async def _on_refresh_token(request: Request, act: Callable[[TokenRegistry, str], None]) -> Response:
+    """``{"refresh_token": t}`` handed to one of the token registry's switches."""
     body = await _body(request)
     if not body.get("refresh_token"):
         return _problem("refresh_token is required")
-    _state(request).tokens.revoke(str(body["refresh_token"]))
+    act(_state(request).tokens, str(body["refresh_token"]))
     return Response(status_code=204)
+
+
+async def revoke_refresh_token(request: Request) -> Response:
+    return await _on_refresh_token(request, TokenRegistry.revoke)
 
 
 async def restore_refresh_token(request: Request) -> Response:
-    body = await _body(request)
-    if not body.get("refresh_token"):
-        return _problem("refresh_token is required")
-    _state(request).tokens.restore(str(body["refresh_token"]))
-    return Response(status_code=204)
+    return await _on_refresh_token(request, TokenRegistry.restore)
 
 
 async def expire_access_tokens(request: Request) -> Response:
@@ -95,29 +98,29 @@ async def faults(request: Request) -> Response:
         if unknown:
             return _problem(f"unknown fault fields: {sorted(unknown)}; allowed: {sorted(allowed)}")
         try:
-            rule = state.inject_fault(**body)
+            rule = state.faults.add(FaultRule(**body))
         except (TypeError, ValueError) as exc:
             return _problem(str(exc))
         return JSONResponse(rule.to_json(), status_code=201)
     return JSONResponse({"items": [r.to_json() for r in state.faults.rules()]})
 
 
-async def drop_pushes(request: Request) -> Response:
+async def _set_probability(request: Request, setter: Callable[[EmulatorState, float], None]) -> Response:
+    """``{"probability": p}`` (default 0: off) handed to one of the state's chaos knobs."""
     body = await _body(request)
     try:
-        _state(request).drop_pushes(float(body.get("probability", 0.0)))
+        setter(_state(request), float(body.get("probability", 0.0)))
     except ValueError as exc:
         return _problem(str(exc))
     return Response(status_code=204)
+
+
+async def drop_pushes(request: Request) -> Response:
+    return await _set_probability(request, EmulatorState.drop_pushes)
 
 
 async def short_pages(request: Request) -> Response:
-    body = await _body(request)
-    try:
-        _state(request).short_pages(float(body.get("probability", 0.0)))
-    except ValueError as exc:
-        return _problem(str(exc))
-    return Response(status_code=204)
+    return await _set_probability(request, EmulatorState.short_pages)
 
 
 async def minimal_cancelled(request: Request) -> Response:

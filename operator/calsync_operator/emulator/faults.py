@@ -23,7 +23,7 @@ _NOT_COVERED_BY_STAR = ("token", "batch", "auth")
 
 @dataclass
 class FaultRule:
-    method: str
+    method: str = "*"
     status: int | None = 503
     reason: str | None = None
     retry_after: float | None = None
@@ -61,11 +61,12 @@ class FaultInjector:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _random: random.Random = field(default_factory=random.Random)
 
-    def add(self, rule: FaultRule) -> None:
+    def add(self, rule: FaultRule) -> FaultRule:
         if not 0.0 <= rule.probability <= 1.0:
             raise ValueError("probability must be within [0, 1]")
         with self._lock:
             self._rules.append(rule)
+        return rule
 
     def clear(self) -> None:
         with self._lock:

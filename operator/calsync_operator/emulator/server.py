@@ -208,8 +208,8 @@ class EmulatorServer:
         lost_answer: bool = False,
     ) -> FaultRule:
         """See ``FaultRule``; ``lost_answer``: the call takes effect, then answers the error."""
-        return self.state.inject_fault(
-            method, status, reason, retry_after, latency, probability, count, lost_answer
+        return self.state.faults.add(
+            FaultRule(method, status, reason, retry_after, latency, probability, count, lost_answer)
         )
 
     def clear_faults(self) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calsync_operator.emulator.counters import Counters, CounterSnapshot
-from calsync_operator.emulator.faults import FaultInjector, FaultRule
+from calsync_operator.emulator.faults import FaultInjector
 from calsync_operator.emulator.oauth import TokenRegistry
 from calsync_operator.emulator.push import PushNotifier
 from calsync_operator.emulator.store import CalendarStore
@@ -27,21 +27,6 @@ class EmulatorState:
 
     def __post_init__(self) -> None:
         self.push = PushNotifier(self.counters)
-
-    def inject_fault(
-        self,
-        method: str = "*",
-        status: int | None = 503,
-        reason: str | None = None,
-        retry_after: float | None = None,
-        latency: float = 0.0,
-        probability: float = 1.0,
-        count: int | None = None,
-        lost_answer: bool = False,
-    ) -> FaultRule:
-        rule = FaultRule(method, status, reason, retry_after, latency, probability, count, lost_answer)
-        self.faults.add(rule)
-        return rule
 
     def drop_pushes(self, probability: float) -> None:
         if not 0.0 <= probability <= 1.0:

@@ -11,8 +11,9 @@ Pure functions: a list of messages, empty when valid.
 from __future__ import annotations
 
 import json
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -120,20 +121,23 @@ def _check_string(value: str, schema: Mapping[str, Any], where: str, problems: l
         )
 
 
+# (bound, its exclusive flag, "the value is past the bound", the relation the message names)
+_NUMBER_BOUNDS: tuple[tuple[str, str, Callable[[float, float], bool], str], ...] = (
+    ("minimum", "exclusiveMinimum", operator.lt, "greater than"),
+    ("maximum", "exclusiveMaximum", operator.gt, "less than"),
+)
+
+
 def _check_number(value: float, schema: Mapping[str, Any], where: str, problems: list[str]) -> None:
-    if "minimum" in schema:
-        low = schema["minimum"]
-        if value < low or (schema.get("exclusiveMinimum") and value == low):
-            relation = "greater than" if schema.get("exclusiveMinimum") else "greater than or equal to"
+    for key, exclusive_key, past, relation in _NUMBER_BOUNDS:
+        if key not in schema:
+            continue
+        bound = schema[key]
+        exclusive = bool(schema.get(exclusive_key))
+        if past(value, bound) or (exclusive and value == bound):
+            wording = relation if exclusive else f"{relation} or equal to"
             problems.append(
-                f"{where}: Invalid value: {_show(value)}: {where} in body should be {relation} {low}"
-            )
-    if "maximum" in schema:
-        high = schema["maximum"]
-        if value > high or (schema.get("exclusiveMaximum") and value == high):
-            relation = "less than" if schema.get("exclusiveMaximum") else "less than or equal to"
-            problems.append(
-                f"{where}: Invalid value: {_show(value)}: {where} in body should be {relation} {high}"
+                f"{where}: Invalid value: {_show(value)}: {where} in body should be {wording} {bound}"
             )
 
 
