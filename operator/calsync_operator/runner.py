@@ -24,7 +24,7 @@ from typing import Any
 import kopf
 from kubernetes import client
 
-from calsync_operator import metrics
+from calsync_operator import logconfig, metrics
 from calsync_operator.handlers import build_registry
 from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
 from calsync_operator.identity import (
@@ -42,18 +42,6 @@ logger = logging.getLogger(__name__)
 
 STORAGE_PREFIX = "calsync.dev"
 SIGNAL_ANNOTATIONS = (REQUESTED_AT_ANNOTATION, CONFIRM_DELETE_ANNOTATION)
-# Libraries that log request/response bodies at DEBUG (a Secret read would show the token JSON).
-_QUIET_LOGGERS = (
-    "kubernetes",
-    "urllib3",
-    "googleapiclient",
-    "google",
-    "google_auth_httplib2",
-    "httplib2",
-    "python_http_client",
-    "httpx",
-    "httpcore",
-)
 
 
 class SignalBlindDiffBase(kopf.AnnotationsDiffBaseStorage):
@@ -96,11 +84,7 @@ def make_context(settings: OperatorSettings, configuration: client.Configuration
 
 
 def configure_logging(settings: OperatorSettings) -> None:
-    log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
-    kopf.configure(log_format=log_format)
-    logging.getLogger().setLevel(settings.log_level)
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(settings.log_level, logging.WARNING))
+    logconfig.configure_logging(settings.log_format, settings.log_level)
 
 
 async def serve(

@@ -1,26 +1,21 @@
 """Log output of the webhook process, in the same shape as the operator's.
 
-The operator logs through kopf's formatters (``kopf.configure``); the webhook uses the very
-same ones, so one log pipeline parses both roles: with ``CALSYNC_LOG_FORMAT=json`` every line
-is one JSON object with ``message``, ``timestamp`` and ``severity``. uvicorn's loggers propagate
-to it too. Nothing the webhook logs carries a channel token: handlers log channel ids and
-object names only.
+The format, level and quiet HTTP libraries come from the operator's own set-up
+(``calsync_operator.logconfig``), so one log pipeline parses both roles: with
+``CALSYNC_LOG_FORMAT=json`` every line is one JSON object with ``message``, ``timestamp`` and
+``severity``. What is the webhook's own is uvicorn: its loggers propagate to that root handler.
+Nothing the webhook logs carries a channel token: handlers log channel ids and object names only.
 """
 
 from __future__ import annotations
 
 import logging
 
-import kopf
+from calsync_operator import logconfig
 
 
 def configure_logging(log_format: str, level: str) -> None:
-    kopf.configure(log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.FULL)
-    root = logging.getLogger()
-    root.setLevel(level)
-    # The kubernetes client and urllib3 describe every request at DEBUG: keep them at INFO.
-    for name in ("kubernetes", "urllib3"):
-        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+    logconfig.configure_logging(log_format, level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
