@@ -6,9 +6,10 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
-from adapter_support import event_body, inserts, make_client, new_calendar
+from adapter_support import FAST_RETRIES, event_body, inserts, make_client, new_calendar
 
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.ratelimit import TokenBucket
@@ -50,7 +51,9 @@ def test_the_batch_size_is_configurable(emu: EmulatorServer) -> None:
 
 def test_30_percent_429_and_503_with_retry_after_all_succeed_without_duplicates(emu: EmulatorServer) -> None:
     cal = new_calendar()
-    client = make_client(emu)
+    # With a third of the calls failing, 8 attempts leave each op a 0.33**8 ≈ 1.4e-4 chance of
+    # giving up, about 7 % for the ~700 calls here; 16 attempts make that ~1e-5 per run.
+    client = make_client(emu, policy=replace(FAST_RETRIES, max_attempts=16))
     ops = inserts(cal, 300)
     for method in ("events.insert", "events.update", "events.delete"):
         # A 429 refuses the call; a 503 here comes after the write took effect (its answer was
