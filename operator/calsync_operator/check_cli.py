@@ -32,7 +32,7 @@ ENV_OPERATOR_URL = "CALSYNC_OPERATOR_HEALTH_URL"
 ENV_WEBHOOK_URL = "CALSYNC_WEBHOOK_HEALTH_URL"
 ENV_STATE_CONFIGMAP = "CALSYNC_CHECK_STATE_CONFIGMAP"
 DEFAULT_STATE_CONFIGMAP = "calsync-check-state"
-EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_CANNOT_CHECK = 0, 1, 2
+EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1  # 2 (cannot check): CliError's exit code
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -170,7 +170,7 @@ def _list_calendarsyncs(cluster: Cluster, namespaces: list[str]) -> list[dict[st
     from kubernetes.client.exceptions import ApiException
 
     from calsync_operator.clusterlogin import REQUEST_TIMEOUT
-    from calsync_operator.kube import GROUP, PLURAL, VERSION
+    from calsync_operator.identity import GROUP, PLURAL, VERSION
 
     api = client.CustomObjectsApi(cluster.api_client)
     where = ", ".join(namespaces) if namespaces else "all namespaces"

@@ -137,16 +137,6 @@ def remove_condition(conditions: Sequence[Mapping[str, Any]] | None, type_: str)
     return [dict(c) for c in conditions or () if c.get("type") != type_]
 
 
-def flipped(
-    before: Sequence[Mapping[str, Any]] | None, after: Sequence[Mapping[str, Any]] | None, type_: str
-) -> bool:
-    """Whether the status of ``type_`` differs between two condition lists (appearing counts).
-
-    Events and alert mails are sent on these transitions only, never on every pass.
-    """
-    return condition_status(before, type_) != condition_status(after, type_)
-
-
 def _ordered(conditions: list[Condition]) -> list[Condition]:
     def rank(condition: Condition) -> tuple[int, str]:
         type_ = str(condition.get("type", ""))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from calsync_operator.conditions import format_time
 from calsync_operator.copyindex import CopyIndex
 from calsync_operator.executor import Counts, ExecutionReport, PlanExecutor
 from calsync_operator.filters import outside_window, skip_reason, window_bounds
@@ -36,10 +37,6 @@ from calsync_operator.planner import (
     plan_source_changes,
     sweep_candidates,
 )
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,7 @@ def _dropped_occurrences(
     dropped: list[Event] = []
     for series_id in sorted(series_ids & by_series.keys()):
         instances = source_client.instances(
-            source.calendar_id, series_id, time_min=rfc3339(low), time_max=rfc3339(high)
+            source.calendar_id, series_id, time_min=format_time(low), time_max=format_time(high)
         )
         alive = {str(i["id"]) for i in instances if i.get("status") != "cancelled"}
         for _copy_id, entry in by_series[series_id]:
@@ -228,7 +225,10 @@ def sync_source(
     if listing is None:
         low, high = window_bounds(spec.filters.window, now)
         listing = source_client.list_events(
-            source.calendar_id, time_min=rfc3339(low), time_max=rfc3339(high), single_events=single_events
+            source.calendar_id,
+            time_min=format_time(low),
+            time_max=format_time(high),
+            single_events=single_events,
         )
     changed = list(listing.events)
     alive: set[str] = set()
@@ -260,8 +260,8 @@ def sync_source(
     new_state = replace(
         state,
         sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
-        last_sync_time=rfc3339(now),
-        last_full_sync_time=rfc3339(now) if full else state.last_full_sync_time,
+        last_sync_time=format_time(now),
+        last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
         counts=state.counts + report.counts,
         last_error=(guard.message if held else None) or report.error_summary(),
     )

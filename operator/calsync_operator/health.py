@@ -12,7 +12,7 @@ is "pending", not a failure. Endpoint probes arrive here as results; the I/O liv
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -120,12 +120,12 @@ def assess_resource(obj: Mapping[str, Any], now: datetime, max_age: float | None
         )
 
     if spec.get("suspend"):
-        return verdict() if reason else _with_reason(verdict(), "Suspended")
+        return verdict() if reason else replace(verdict(), reason="Suspended")
     problems: list[str] = []
     if ready is None:
         if not young:
             problems.append("no Ready condition: is the operator running?")
-        return _with_reason(verdict(*problems), reason or "Pending")
+        return replace(verdict(*problems), reason=reason or "Pending")
     if ready_status != "True":
         message = str(ready.get("message", "")).strip()
         problems.append(f"Ready={ready_status} ({reason})" + (f": {message}" if message else ""))
@@ -140,19 +140,6 @@ def assess_resource(obj: Mapping[str, Any], now: datetime, max_age: float | None
             overdue = format_age((now - expiration).total_seconds())
             problems.append(f"push channel of {source.get('calendarId', '?')} expired {overdue} ago")
     return verdict(*problems)
-
-
-def _with_reason(health: ResourceHealth, reason: str) -> ResourceHealth:
-    return ResourceHealth(
-        health.namespace,
-        health.name,
-        health.healthy,
-        health.ready,
-        reason,
-        health.last_sync_age,
-        health.max_age,
-        health.problems,
-    )
 
 
 def build_report(

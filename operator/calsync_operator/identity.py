@@ -9,6 +9,11 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+# The CalendarSync API coordinates (crds/calendarsync.yaml), shared by the operator and the webhook.
+GROUP = "calsync.dev"
+VERSION = "v1alpha1"
+PLURAL = "calendarsyncs"
+
 SOURCE_KEY_LENGTH = 10
 COPY_ID_LENGTH = 40
 PUSH_ANNOTATION_PREFIX = "push.calsync.dev/"

@@ -22,13 +22,12 @@ import kopf
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from calsync_operator.identity import GROUP, PLURAL, VERSION
+
 logger = logging.getLogger(__name__)
 # The client logs response bodies at DEBUG — a Secret read would print the token JSON.
 logging.getLogger("kubernetes").setLevel(logging.INFO)
 
-GROUP = "calsync.dev"
-VERSION = "v1alpha1"
-PLURAL = "calendarsyncs"
 MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT = 30.0
 PROBE_TIMEOUT = 5.0

@@ -73,10 +73,6 @@ class Plan:
     def counts(self) -> dict[str, int]:
         return {kind.value: sum(1 for op in self.ops if op.kind is kind) for kind in OpKind}
 
-    @property
-    def writes(self) -> int:
-        return sum(1 for op in self.ops if op.kind is not OpKind.SKIP)
-
     def without_copy_deletes(self) -> Plan:
         return Plan(tuple(op for op in self.ops if not op.deletes_copy))
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from calsync_operator import metrics
 from calsync_operator.alerts import Notice
-from calsync_operator.channelstep import reconcile_channels
+from calsync_operator.channelstep import ChannelStepResult, reconcile_channels
 from calsync_operator.conditions import ReadyReason
 from calsync_operator.engine import SourceState, SyncOutcome, sync_source
 from calsync_operator.google.client import GoogleCalendarClient
@@ -80,18 +80,33 @@ async def stop_only(
     now: datetime,
 ) -> SourceResult:
     entry = recorded or SourceStatus(source.calendar_id, source.key)
+    step = await _stop_channels(ctx, mem, obj, source.credentials, entry, secret_version, now, reason="stop")
+    return SourceResult(entry) if step is None else SourceResult(step.entry, step.notices)
+
+
+async def _stop_channels(
+    ctx: OperatorContext,
+    mem: ResourceMemory,
+    obj: ObjectRef,
+    ref: SecretRef,
+    entry: SourceStatus,
+    secret_version: SecretVersion,
+    now: datetime,
+    *,
+    reason: str,
+) -> ChannelStepResult | None:
+    """Stop the source's channels; None when it has none or its credentials do not work."""
     if entry.channel is None and entry.previous_channel is None:
-        return SourceResult(entry)
-    client = await client_for(ctx, mem, obj, source.credentials, PassRequest(reason="stop"), secret_version)
+        return None
+    client = await client_for(ctx, mem, obj, ref, PassRequest(reason=reason), secret_version)
     if client is None:
-        return SourceResult(entry)
+        return None
     try:
-        step = await reconcile_channels(
+        return await reconcile_channels(
             entry=entry, client=client, settings=ctx.settings, times=mem.channel_times, wanted=False, now=now
         )
     except AuthExpired:
-        return SourceResult(entry)
-    return SourceResult(step.entry, step.notices)
+        return None
 
 
 async def source_pass(
@@ -190,7 +205,7 @@ async def source_pass(
     for ref in (source.credentials, spec.target.credentials):
         if ref is not None:
             mem.credential_problems.pop(ref.name, None)
-    _record_outcome(mem, key, outcome, request, confirm=request.confirm_delete)
+    _record_outcome(mem, key, outcome, confirm=request.confirm_delete)
     # Every other idle poll refreshes the time (never more often than once a minute).
     refresh_after = max(60.0, 2 * (ctx.settings.poll_seconds_override or spec.poll_interval_seconds))
     result.entry = _entry_from_outcome(result.entry, outcome, request.pushes.get(key), now, refresh_after)
@@ -208,9 +223,7 @@ def _stop_if(abort: threading.Event) -> None:
         raise PassAborted()
 
 
-def _record_outcome(
-    mem: ResourceMemory, key: str, outcome: SyncOutcome, request: PassRequest, *, confirm: bool
-) -> None:
+def _record_outcome(mem: ResourceMemory, key: str, outcome: SyncOutcome, *, confirm: bool) -> None:
     if outcome.guard.tripped and not confirm:
         mem.guards[key] = outcome.guard.message
         metrics.SYNCS.labels(result="delete_guard").inc()
@@ -292,15 +305,7 @@ async def drop_removed_source(
     mem.quota_until.pop(entry.key, None)
     metrics.forget_resource(obj.namespace, obj.name, [entry.key])
     ref = mem.source_secrets.pop(entry.key, None)
-    if ref is None or (entry.channel is None and entry.previous_channel is None):
+    if ref is None:
         return []
-    client = await client_for(ctx, mem, obj, ref, PassRequest(reason="removed source"), secret_version)
-    if client is None:
-        return []
-    try:
-        step = await reconcile_channels(
-            entry=entry, client=client, settings=ctx.settings, times=mem.channel_times, wanted=False, now=now
-        )
-    except AuthExpired:
-        return []
-    return step.notices
+    step = await _stop_channels(ctx, mem, obj, ref, entry, secret_version, now, reason="removed source")
+    return [] if step is None else step.notices

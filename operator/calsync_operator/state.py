@@ -15,7 +15,7 @@ memory only saves work and coordinates tasks, and a restarted operator rebuilds 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +97,10 @@ class ResourceMemory:
     # The status this process last wrote: the watch may not have delivered it yet, and only
     # the operator writes status, so it is the best "before" for the next diff.
     known_status: dict[str, Any] | None = None
+
+    def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The status to start from: what this process last wrote, else what the watch shows."""
+        return self.known_status if self.known_status is not None else watched
 
     def problems(self) -> Problems:
         return Problems(

@@ -48,7 +48,7 @@ async def run_pass(
 ) -> PassResult:
     """Run the pass; raises nothing for Google or credential trouble (it lands in status)."""
     now = ctx.now()
-    before: Mapping[str, Any] = mem.known_status if mem.known_status is not None else obj.status
+    before = mem.current_status(obj.status)
     recorded = sources_by_key(before)
     wanted_keys = {s.key for s in spec.sources}
     if request.sources is None or not mem.full_pass_done:

@@ -45,7 +45,7 @@ async def tear_down(
 ) -> TeardownResult:
     result = TeardownResult()
     now = ctx.now()
-    recorded = sources_by_key(obj.status if mem.known_status is None else mem.known_status)
+    recorded = sources_by_key(mem.current_status(obj.status))
     # Sources are independent: stop their channels concurrently, so a slow Google costs one
     # source's retries, not the sum over every source.
     await asyncio.gather(

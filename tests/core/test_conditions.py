@@ -13,7 +13,6 @@ from calsync_operator.conditions import (
     PushActiveReason,
     ReadyReason,
     condition_status,
-    flipped,
     format_time,
     get_condition,
     is_true,
@@ -115,15 +114,6 @@ def test_remove_condition() -> None:
         conditions, ConditionType.PUSH_ACTIVE, False, PushActiveReason.PUSH_DISABLED, "", 1, T0
     )
     assert [c["type"] for c in remove_condition(conditions, READY)] == ["PushActive"]
-
-
-def test_flipped_detects_transitions_only() -> None:
-    syncing = set_condition([], READY, False, ReadyReason.SYNCING, "", 1, T0)
-    failing = set_condition(syncing, READY, False, ReadyReason.AUTH_EXPIRED, "token revoked", 1, T1)
-    synced = set_condition(failing, READY, True, ReadyReason.SYNCED, "", 1, T1)
-    assert not flipped(syncing, failing, READY)  # reason change only: no alert, no Event
-    assert flipped(failing, synced, READY)
-    assert flipped([], syncing, READY)  # appearing counts
 
 
 def test_times_are_utc_seconds_and_need_a_timezone() -> None:

@@ -9,7 +9,9 @@ the syntax tree of each pure module.
 from __future__ import annotations
 
 import ast
+import logging
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,18 @@ def _last_name(node: ast.expr) -> str:
     return node.attr if isinstance(node, ast.Attribute) else ""
 
 
+@pytest.fixture
+def logging_untouched() -> Iterator[None]:
+    """import-linter calls logging.config.dictConfig, which disables every existing logger;
+    undo that so tests running after this one still see their log records."""
+    loggers = [logging.getLogger(name) for name in logging.root.manager.loggerDict]
+    disabled = {logger: logger.disabled for logger in loggers if isinstance(logger, logging.Logger)}
+    yield
+    for logger, was_disabled in disabled.items():
+        logger.disabled = was_disabled
+
+
+@pytest.mark.usefixtures("logging_untouched")
 def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
     exit_code = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
     report = capsys.readouterr().out

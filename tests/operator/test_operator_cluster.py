@@ -36,7 +36,8 @@ from operator_harness import (
 )
 
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.kube import GROUP, PLURAL, VERSION, load_configuration
+from calsync_operator.identity import GROUP, PLURAL, VERSION
+from calsync_operator.kube import load_configuration
 from calsync_operator.runner import serve
 
 KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG")

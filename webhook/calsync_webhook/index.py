@@ -44,8 +44,7 @@ class ChannelRef:
 def channels_of(obj: Mapping[str, Any]) -> dict[str, ChannelRef]:
     """Every channel (current and previous) a CalendarSync's status names. Incomplete entries
     are skipped: a channel without ``tokenHash`` could never be verified anyway."""
-    metadata = obj.get("metadata") or {}
-    namespace, name = metadata.get("namespace") or "", metadata.get("name") or ""
+    namespace, name = object_key(obj)
     status = obj.get("status")
     sources = status.get("sources") if isinstance(status, Mapping) else None
     if not name or not isinstance(sources, list):

@@ -1,4 +1,5 @@
-"""How the webhook reaches the Kubernetes API: the CalendarSync coordinates and the client.
+"""How the webhook reaches the Kubernetes API: the client (the CalendarSync coordinates are
+``calsync_operator.identity``'s).
 
 The webhook needs only get/list/watch/patch on ``calendarsyncs`` (DESIGN §6), all through the
 official ``kubernetes`` client, whose calls block; the watcher runs them in a thread and the
@@ -8,10 +9,6 @@ patcher in an executor, so the event loop serving ``/push`` never waits on the A
 from __future__ import annotations
 
 from kubernetes import client, config
-
-GROUP = "calsync.dev"
-VERSION = "v1alpha1"
-PLURAL = "calendarsyncs"
 
 
 def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:

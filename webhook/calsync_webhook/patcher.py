@@ -22,10 +22,9 @@ from typing import Any, Protocol
 import urllib3
 from kubernetes import client
 
-from calsync_operator.identity import PUSH_ANNOTATION_PREFIX
+from calsync_operator.identity import GROUP, PLURAL, PUSH_ANNOTATION_PREFIX, VERSION
 from calsync_webhook.coalesce import TrailingRetryable
 from calsync_webhook.index import SignalTarget
-from calsync_webhook.kube import GROUP, PLURAL, VERSION
 
 logger = logging.getLogger(__name__)
 

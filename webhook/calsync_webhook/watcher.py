@@ -19,8 +19,8 @@ from typing import Any
 from kubernetes import client, watch
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, wait_exponential_jitter
 
+from calsync_operator.identity import GROUP, PLURAL, VERSION
 from calsync_webhook.index import ChannelIndex
-from calsync_webhook.kube import GROUP, PLURAL, VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +98,13 @@ class IndexWatcher:
                 logger.info("watch of CalendarSyncs in %s expired (410); listing again", _name(scope))
 
     def _list(self, scope: str | None) -> str:
+        list_func, args = self._list_call(scope)
         items: list[Mapping[str, Any]] = []
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "_request_timeout": LIST_TIMEOUT}
             if token:
                 kwargs["_continue"] = token
-            list_func, args = self._list_call(scope)
             page = list_func(*args, **kwargs)
             items.extend(page.get("items") or [])
             metadata = page.get("metadata") or {}

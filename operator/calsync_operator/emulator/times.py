@@ -8,7 +8,7 @@ so an all-day event covers its date in UTC when compared against ``timeMin``/``t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -95,10 +95,3 @@ def overlaps(start: datetime, end: datetime, time_min: datetime | None, time_max
     if time_min is not None and end <= time_min:
         return False
     return not (time_max is not None and start >= time_max)
-
-
-def as_utc_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-ONE_DAY = timedelta(days=1)

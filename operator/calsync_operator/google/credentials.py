@@ -26,7 +26,6 @@ from calsync_operator.google import metrics
 from calsync_operator.google.types import AuthExpired
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
-CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
 # OAuth error codes after which only the user can help (re-run the consent flow / fix the client).
 PERMANENT_OAUTH_ERRORS = ("invalid_grant", "invalid_client", "unauthorized_client")
 

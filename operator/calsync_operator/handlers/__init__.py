@@ -19,11 +19,8 @@ import kopf
 from kubernetes import client
 
 from calsync_operator.handlers import resource, secrets, worker
+from calsync_operator.identity import GROUP, PLURAL, VERSION
 from calsync_operator.kube import connection_info
-
-GROUP = "calsync.dev"
-VERSION = "v1alpha1"
-PLURAL = "calendarsyncs"
 
 
 def build_registry(*, kube_configuration: client.Configuration | None = None) -> kopf.OperatorRegistry:

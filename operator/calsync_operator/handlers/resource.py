@@ -45,7 +45,7 @@ async def reconcile(
     remember_old_sources(mem, old)
     parsed = await parse_or_report(ctx, mem, obj, spec)
     async with mem.lock:
-        current = mem.known_status if mem.known_status is not None else dict(status)
+        current = mem.current_status(status)
         annotations = dict(meta.annotations)
         # A spec change re-lists every source, so a new rendering reaches every existing copy.
         seen = current.get("observedGeneration")
@@ -116,7 +116,7 @@ async def parse_or_report(
     try:
         return parse_spec(dict(spec))
     except SpecError as exc:
-        current = mem.known_status if mem.known_status is not None else dict(obj.status)
+        current = mem.current_status(obj.status)
         conditions = set_condition(
             current.get("conditions"),
             ConditionType.READY,

@@ -91,7 +91,7 @@ async def _pass_if_due(
     """Run the pending pass, if any; True when one ran."""
     async with mem.lock:
         obj = object_ref(body, meta, status, name, namespace)
-        current = mem.known_status if mem.known_status is not None else obj.status
+        current = mem.current_status(obj.status)
         if current.get("observedGeneration") != obj.generation:
             return False  # the spec changed: the reconcile handler goes first and wakes us
         try:
@@ -142,7 +142,7 @@ async def _sleep(
     """Until woken, stopped, or the next deadline."""
     timeout = None
     if parsed is not None and mem.full_pass_done:
-        current = mem.known_status if mem.known_status is not None else status
+        current = mem.current_status(status)
         deadline = next_deadline(_signals(ctx, mem, current))
         timeout = max(0.0, (deadline - ctx.now()).total_seconds()) if deadline is not None else None
     waits = [asyncio.ensure_future(mem.wake.wait()), asyncio.ensure_future(stopped.wait())]

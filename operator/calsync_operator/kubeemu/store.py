@@ -43,10 +43,6 @@ class WatchEvent:
         return (self.object.get("metadata") or {}).get("namespace")
 
 
-def _rv(obj: Mapping[str, Any]) -> int:
-    return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
-
-
 class Store:
     def __init__(
         self,
