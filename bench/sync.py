@@ -92,8 +92,6 @@ def main() -> None:
         copies = [e for e in emulator.events(TARGET) if TAG_EVENT in e["extendedProperties"]["private"]]
         calls = (after.calls() - after.calls("token")) - (before.calls() - before.calls("token"))
         http = after.http_round_trips - before.http_round_trips
-        source_client.close()
-        target_client.close()
 
     assert outcome.counts.created == args.events == len(copies), (outcome.counts, len(copies))
     print(f"events={args.events} seconds={elapsed:.2f} calls={calls} http_requests={http} "

@@ -126,8 +126,6 @@ class ClientCache:
                 ref.name,
                 f"{where} does not hold a Google token JSON: run `{auth_command(ref.name, namespace)}`",
             ) from None
-        if entry is not None:
-            entry.client.close()
         self.entries[(ref.name, ref.key)] = _Entry(secret.resource_version, digest, client)
         return client
 
@@ -152,14 +150,12 @@ class ClientCache:
             entry.version = version
             logger.info('Stored the rotated refresh token in Secret "%s" key "%s"', name, key)
 
-    def close(self) -> None:
-        for entry in self.entries.values():
-            entry.client.close()
+    def clear(self) -> None:
         self.entries.clear()
 
 
 def _build_client(token_json: str, where: str, google: GoogleSettings) -> GoogleCalendarClient:
-    # Building parses the bundled discovery document: CPU work kept off the event loop.
+    # The first client of the process builds the shared Calendar service: kept off the loop.
     return GoogleCalendarClient(
         ManagedCredentials(token_json, source=where, token_uri=google.token_uri), google
     )

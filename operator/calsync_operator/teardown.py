@@ -65,7 +65,7 @@ async def tear_down(
         if target is not None:
             for source in spec.sources:
                 await _delete_copies(target, spec.target.calendar_id, source.calendar_id, result)
-    mem.clients.close()
+    mem.clients.clear()
     return result
 
 

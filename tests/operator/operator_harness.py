@@ -70,10 +70,7 @@ def add_event_via_google(
         "end": {"dateTime": f"2026-12-{day:02d}T10:00:00Z"},
     }
     client = google_client(emulator, refresh_token)
-    try:
-        [result] = client.write([WriteOp(WriteKind.INSERT, calendar_id, event_id, body)])
-    finally:
-        client.close()
+    [result] = client.write([WriteOp(WriteKind.INSERT, calendar_id, event_id, body)])
     assert result.ok, result.error
     return event_id
 
@@ -130,10 +127,7 @@ class World:
 
     def rename_event(self, calendar_id: str, refresh_token: str, event_id: str, title: str) -> None:
         client = self.calendar(refresh_token)
-        try:
-            [result] = client.write([WriteOp(WriteKind.PATCH, calendar_id, event_id, {"summary": title})])
-        finally:
-            client.close()
+        [result] = client.write([WriteOp(WriteKind.PATCH, calendar_id, event_id, {"summary": title})])
         assert result.ok, result.error
 
     # -- acting ----------------------------------------------------------------------------------

@@ -202,10 +202,7 @@ def test_mass_deletion_trips_the_guard_until_confirmed_once(world: World) -> Non
         world.wait(lambda o: ready(o) and source_status(o, PERSONAL).get("copies") == 10)
 
         client = world.calendar("rt-personal")
-        try:
-            client.write([WriteOp(WriteKind.DELETE, PERSONAL, event_id) for event_id in ids[:6]])
-        finally:
-            client.close()
+        client.write([WriteOp(WriteKind.DELETE, PERSONAL, event_id) for event_id in ids[:6]])
         obj = world.wait(lambda o: condition(o, "DeleteGuard").get("status") == "True")
         assert condition(obj, "Ready")["reason"] == "DeleteGuard"
         assert "maxDeleteFraction" in condition(obj, "DeleteGuard")["message"]

@@ -122,10 +122,6 @@ class Player:
         self.progress = [ChangeProgress(change) for change in story.changes]
         self._clients = {cal: world.calendar_client(token) for cal, token in SOURCE_TOKENS.items()}
 
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-
     def play(self) -> bool:
         """The whole story; True when every change arrived."""
         display, world = self.display, self.world
@@ -247,8 +243,6 @@ def run_demo(*, duration: float | None, tty: bool, out: TextIO, emulator_port: i
                 player.linger()
             except KeyboardInterrupt:
                 pass
-            finally:
-                player.close()
     except KeyboardInterrupt:
         pass  # stopping the parts took a second Ctrl-C: they are daemon threads, leave
     progress = player.progress if player is not None else []

@@ -69,7 +69,7 @@ class _PartsToRetry(GoogleError):
 class BatchWriter:
     def __init__(
         self,
-        service: Any,
+        events: Any,
         transport: Transport,
         limiter: TokenBucket,
         *,
@@ -78,8 +78,7 @@ class BatchWriter:
         policy: RetryPolicy,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        # Building a Resource costs milliseconds (it generates every method): once per writer.
-        self._events = service.events()
+        self._events = events  # the process's shared events resource (service.py)
         self._transport = transport
         self._limiter = limiter
         self._batch_uri = batch_uri
@@ -125,9 +124,14 @@ class BatchWriter:
             answers[request_id] = (response, exception)
 
         batch = BatchHttpRequest(callback=collect, batch_uri=self._batch_uri)
+        http = self._transport.http()
         for index, part in enumerate(chunk):
-            batch.add(self._request(part), request_id=str(index))
-        self._transport.execute_batch(batch)
+            request = self._request(part)
+            # Parts are signed with their own request's http (the shared service has none), and
+            # the library refreshes that credential for parts answered 401.
+            request.http = http
+            batch.add(request, request_id=str(index))
+        self._transport.execute_batch(batch, http)
         for index, part in enumerate(chunk):
             if str(index) not in answers:
                 part.waiting = TransportError("batch part not answered")

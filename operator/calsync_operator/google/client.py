@@ -1,9 +1,11 @@
 """``GoogleCalendarClient``: the ``CalendarClient`` port on google-api-python-client.
 
-One service is built per credential from the bundled discovery document (no network at build
-time), with ``api_endpoint`` set to ``<root>calendar/v3/`` so the emulator and Google are the
-same code. Every call takes a rate-limit token, runs under the retry policy and is counted.
-Threading: see ``transport`` (one ``AuthorizedHttp`` per thread).
+A client is one credential: its OAuth credentials, its rate-limit bucket, its retry policy. The
+Calendar service itself is built once per process (``service.py``: from the bundled discovery
+document, ``api_endpoint`` = ``<root>calendar/v3/`` so the emulator and Google are the same
+code) and every request is executed with this credential's authorized http (``transport``), so
+a client costs a few kilobytes however many there are. Every call takes a rate-limit token,
+runs under the retry policy and is counted.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from googleapiclient.discovery import build
-
 from calsync_operator.google.batch import BatchWriter
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket, shared_bucket
 from calsync_operator.google.retry import RetryPolicy, call_with_retries
+from calsync_operator.google.service import calendar_service
 from calsync_operator.google.transport import Transport
 from calsync_operator.google.types import (
     Channel,
@@ -54,19 +55,11 @@ class GoogleCalendarClient:
         self._policy = policy or RetryPolicy(max_attempts=settings.max_attempts)
         self._sleep = sleep
         self._transport = Transport(credentials, timeout=settings.http_timeout)
-        self._service = build(
-            "calendar",
-            "v3",
-            credentials=credentials.credentials,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": settings.calendar_endpoint},
-        )
-        # Resources are built once (each costs milliseconds); they only create request objects.
-        self._events = self._service.events()
-        self._channels = self._service.channels()
+        service = calendar_service(settings.calendar_endpoint)
+        self._events = service.events
+        self._channels = service.channels
         self._writer = BatchWriter(
-            self._service,
+            service.events,
             self._transport,
             self.limiter,
             batch_uri=settings.batch_uri,  # the library would send batches to Google otherwise
@@ -81,9 +74,6 @@ class GoogleCalendarClient:
     ) -> GoogleCalendarClient:
         settings = settings or GoogleSettings.from_env()
         return cls(ManagedCredentials(token_json, source=source, token_uri=settings.token_uri), settings)
-
-    def close(self) -> None:
-        self._transport.close()
 
     def _call(self, method: str, make_request: Callable[[], Any]) -> Any:
         def attempt() -> Any:

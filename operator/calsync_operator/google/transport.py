@@ -1,10 +1,13 @@
 """Sending one prepared request (or one batch) and turning every failure into a typed error.
 
 httplib2 is not thread-safe, and the operator calls Google from ``asyncio.to_thread`` workers.
-We keep one ``AuthorizedHttp`` per thread (not per call): executor threads are long-lived, so
-each keeps its keep-alive connection to Google and a call costs no new TLS handshake, while no
-two threads ever share a connection. The built service is shared: its request objects are
-created per call and executed with the calling thread's Http.
+Each thread keeps one raw ``httplib2.Http`` (its keep-alive connections to Google), shared by
+every credential that thread serves: executor threads are long-lived, so a call costs no new
+TLS handshake, no two threads ever share a connection, and the number of open connections
+grows with threads, not with credentials (3,000 token Secrets must not mean 3,000 sockets per
+thread). Each call wraps the thread's connection in an ``AuthorizedHttp`` for the calling
+credential (a few attributes, built per call) and executes the request from the shared
+service (``service.py``) with it: ``execute(http=...)``, batches too.
 
 ``AuthorizedHttp`` refreshes the access token once on a 401 and resends (``max_refresh_attempts
 =1``); a refused refresh becomes ``AuthExpired``, a token endpoint that cannot be reached
@@ -25,28 +28,32 @@ from calsync_operator.google import metrics
 from calsync_operator.google.credentials import PERMANENT_OAUTH_ERRORS, ManagedCredentials, oauth_error_code
 from calsync_operator.google.retry import TransportError, error_from_response
 
+_connections = threading.local()  # per thread: timeout → the thread's raw Http
+
+
+def thread_connection(timeout: float) -> httplib2.Http:
+    """The calling thread's raw connection pool (shared by every credential on this thread)."""
+    pools: dict[float, httplib2.Http] | None = getattr(_connections, "pools", None)
+    if pools is None:
+        pools = _connections.pools = {}
+    raw = pools.get(timeout)
+    if raw is None:
+        raw = pools[timeout] = httplib2.Http(timeout=timeout)
+    return raw
+
 
 class Transport:
-    """One credential's HTTP side: per-thread authorized connections and error translation."""
+    """One credential's HTTP side: authorized calls over the thread's connection, typed errors."""
 
     def __init__(self, credentials: ManagedCredentials, *, timeout: float) -> None:
         self.credentials = credentials
         self._timeout = timeout
-        self._local = threading.local()
-        self._opened: list[httplib2.Http] = []
-        self._lock = threading.Lock()
 
     def http(self) -> google_auth_httplib2.AuthorizedHttp:
-        authorized: google_auth_httplib2.AuthorizedHttp | None = getattr(self._local, "http", None)
-        if authorized is None:
-            raw = httplib2.Http(timeout=self._timeout)
-            authorized = google_auth_httplib2.AuthorizedHttp(
-                self.credentials.credentials, http=raw, max_refresh_attempts=1
-            )
-            self._local.http = authorized
-            with self._lock:
-                self._opened.append(raw)
-        return authorized
+        """This credential on the calling thread's connection (use it on this thread only)."""
+        return google_auth_httplib2.AuthorizedHttp(
+            self.credentials.credentials, http=thread_connection(self._timeout), max_refresh_attempts=1
+        )
 
     def execute(self, method: str, request: Any) -> Any:
         """Run one ``HttpRequest``; counts it under ``method`` (``events.list``...)."""
@@ -63,13 +70,14 @@ class Transport:
         metrics.GOOGLE_CALLS.labels(method=method, code="200").inc()
         return result
 
-    def execute_batch(self, batch: Any) -> None:
-        """Send a ``BatchHttpRequest``; per-part outcomes go to its callback, whole-request
-        failures are raised typed (the parts are then unanswered)."""
+    def execute_batch(self, batch: Any, http: google_auth_httplib2.AuthorizedHttp) -> None:
+        """Send a ``BatchHttpRequest`` whose parts carry ``http`` (see ``batch.py``); per-part
+        outcomes go to its callback, whole-request failures are raised typed (the parts are
+        then unanswered)."""
         self._check_not_refused()
         metrics.GOOGLE_HTTP_REQUESTS.labels(kind="batch").inc()
         try:
-            batch.execute(http=self.http())
+            batch.execute(http=http)
         except HttpError as exc:
             raise error_from_response(exc.resp.status, exc.resp, exc.content) from None
         except Exception as exc:
@@ -89,10 +97,3 @@ class Transport:
     def _check_not_refused(self) -> None:
         if self.credentials.refused:
             raise self.credentials.auth_expired()
-
-    def close(self) -> None:
-        """Close every connection this transport opened (call once no thread uses it)."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for raw in opened:
-            raw.close()
