@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from calsync_operator.google import metrics
 from calsync_operator.google.batch import BatchWriter
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
@@ -126,6 +127,8 @@ class GoogleCalendarClient:
                 "iCalUID": ical_uid,
             }
             params.update({k: v for k, v in optional.items() if v is not None})
+        filtered = private_extended_property is not None or ical_uid is not None
+        kind = "incremental" if sync_token else "filtered" if filtered else "full"
         events_api = self._events
         try:
             events, next_sync_token, pages = self._all_pages(
@@ -135,6 +138,7 @@ class GoogleCalendarClient:
             if exc.status == 410 and not isinstance(exc, SyncTokenExpired):
                 raise SyncTokenExpired(410, exc.reason or "fullSyncRequired", exc.message) from None
             raise
+        metrics.GOOGLE_LISTS.labels(kind=kind).inc()
         return ListResult(events=events, next_sync_token=next_sync_token, pages=pages)
 
     def get_event(self, calendar_id: str, event_id: str) -> Event | None:

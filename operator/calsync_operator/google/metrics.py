@@ -18,6 +18,12 @@ GOOGLE_HTTP_REQUESTS = Counter(
     "HTTP round trips to Google (a batch of many calls is one round trip) by kind.",
     ["kind"],
 )
+GOOGLE_LISTS = Counter(
+    "calsync_google_lists",
+    "Event listings (all their pages) by kind: incremental (a sync token), full (a time window: "
+    "a first sync or a re-list) or filtered (the copies of one source in a target, one series).",
+    ["kind"],
+)
 GOOGLE_RETRIES = Counter(
     "calsync_google_retries",
     "Google calls retried after a retryable failure, by method and Google's reason.",

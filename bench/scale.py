@@ -1,0 +1,361 @@
+"""Many CalendarSyncs on one operator: start-up, memory, rest, a push burst, a SIGKILL restart.
+
+A real API server (the control plane from ``KUBEBUILDER_ASSETS``, or ``$KUBECONFIG``), the
+Google emulator, the webhook and the operator, each in its own process. N CalendarSyncs, each
+with 2 sources of 3 events and 3 token Secrets (one per calendar), as a new user with many
+calendars would have them. Phases, one function each:
+
+1. ``start_world``: control plane, emulator, webhook, operator; the operator's idle RSS.
+2. ``seed``: the source events in Google and the 3 N Secrets (not timed).
+3. ``apply_and_wait_ready``: create the N CalendarSyncs; seconds until every one is Ready.
+4. ``measure_rest``: after one more poll interval, ``--rest-intervals`` poll intervals at rest:
+   source listings per source per interval (the emulator's count: 1.0 is one incremental list
+   each, nothing more) and Kubernetes writes per CalendarSync per interval (a watch; the
+   documented ``lastSyncTime`` refresh is counted apart).
+5. ``burst``: one edit in every source at once (2 N pushes); seconds until every copy is updated
+   (the emulator's count of copy updates, then every target checked).
+6. ``restart``: SIGKILL the operator, start a new one, and at once another burst; seconds until
+   every source was resumed (all Ready) and until every copy is updated; the new operator's
+   full listings (0: it resumes from the sync tokens in status).
+
+    python bench/scale.py [N] [--poll 30s] [--rest-intervals 2]
+
+Figures include the whole path (Google emulator → webhook → API server → operator → emulator)
+and the machine's other load, printed with the load average. The last line is
+``crs= ready_s= rss_mb= rss_per_cr_kb= lists_per_source_interval= k8s_writes_per_cr_at_rest=
+burst_s= restart_burst_s=``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import watch
+from parts import (
+    Cluster,
+    Emulator,
+    Operator,
+    Process,
+    WriteKind,
+    WriteOp,
+    inserts,
+    kubeconfig_for_bench,
+    load_average,
+    ready,
+    rss_mb,
+    start_emulator,
+    start_operator,
+    start_webhook,
+    wait_until,
+    write_all,
+)
+
+from calsync_operator.identity import GROUP, PLURAL, VERSION
+
+EVENTS_PER_SOURCE = 3
+SOURCES = ("a", "b")
+
+
+def source_calendar(i: int, s: str) -> str:
+    return f"bench-{i:05d}-{s}@example.com"
+
+
+def target_calendar(i: int) -> str:
+    return f"bench-{i:05d}-target@example.com"
+
+
+def event_ids(i: int, s: str) -> list[str]:
+    return [f"ev{i:05d}{s}{j}" for j in range(EVENTS_PER_SOURCE)]
+
+
+@dataclass
+class World:
+    n: int
+    poll: str
+    folder: Path
+    cluster: Cluster
+    emulator: Emulator
+    webhook: Process
+    webhook_url: str
+    operators: list[Operator] = field(default_factory=list)
+    idle_rss_mb: float = 0.0
+
+    def operator_env(self) -> dict[str, str]:
+        return {}
+
+    def start_operators(self) -> None:
+        self.operators = [
+            start_operator(
+                self.cluster.kubeconfig,
+                self.cluster.namespace,
+                self.emulator,
+                self.webhook_url,
+                self.folder,
+                self.operator_env(),
+            )
+        ]
+
+    def rss_mb(self) -> float:
+        return sum(rss_mb(op.process.pid) for op in self.operators)
+
+    def metric(self, name: str, **labels: str) -> float:
+        return sum(op.metric(name, **labels) for op in self.operators)
+
+    def stop(self) -> None:
+        for process in [*(op.process for op in self.operators), self.webhook, self.emulator.process]:
+            process.stop()
+        self.cluster.close()
+
+
+@contextlib.contextmanager
+def start_world(n: int, poll: str) -> Iterator[World]:
+    with kubeconfig_for_bench() as kubeconfig, tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp:
+        folder = Path(tmp)
+        cluster = Cluster(kubeconfig, f"bench-{uuid.uuid4().hex[:6]}")
+        cluster.install()
+        emulator = start_emulator(folder)
+        webhook, webhook_url = start_webhook(kubeconfig, cluster.namespace, folder)
+        world = World(n, poll, folder, cluster, emulator, webhook, webhook_url)
+        try:
+            world.start_operators()
+            time.sleep(2)  # let it settle: the idle figure is the baseline of the per-CR cost
+            world.idle_rss_mb = world.rss_mb()
+            yield world
+        finally:
+            world.stop()
+
+
+def seed(world: World) -> None:
+    """Source events in Google and 3 token Secrets per CalendarSync (not timed)."""
+    google = world.emulator.client()
+    ops = [op for i in range(world.n) for s in SOURCES for op in inserts(source_calendar(i, s), event_ids(i, s), "meeting")]
+    write_all(google, ops)
+    secrets = [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"cs{i:05d}-{role}", "labels": {"app.kubernetes.io/part-of": "calsync"}},
+            "stringData": {"token.json": world.emulator.token_json(f"rt-{i}-{role}")},
+        }
+        for i in range(world.n)
+        for role in (*SOURCES, "target")
+    ]
+    world.cluster.create_all(secrets)
+
+
+def calendarsync(i: int, poll: str) -> dict[str, Any]:
+    def secret(role: str) -> dict[str, Any]:
+        return {"secretRef": {"name": f"cs{i:05d}-{role}"}}
+
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "CalendarSync",
+        "metadata": {"name": f"cs{i:05d}"},
+        "spec": {
+            "target": {"calendarId": target_calendar(i), "credentials": secret("target")},
+            "sources": [
+                {"calendarId": source_calendar(i, s), "credentials": secret(s), "titlePrefix": f"[{s}] "}
+                for s in SOURCES
+            ],
+            "pollInterval": poll,
+        },
+    }
+
+
+def all_ready(world: World) -> bool:
+    objects = world.cluster.calendarsyncs()
+    return len(objects) == world.n and all(ready(o) for o in objects)
+
+
+def apply_and_wait_ready(world: World, timeout: float = 600) -> float:
+    began = time.monotonic()
+    world.cluster.create_all([calendarsync(i, world.poll) for i in range(world.n)])
+    wait_until(lambda: all_ready(world), timeout, "all CalendarSyncs Ready", every=1.0)
+    return time.monotonic() - began
+
+
+def poll_seconds(poll: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(poll[:-1]) * units[poll[-1]]
+
+
+class WriteWatch:
+    """Counts writes to the namespace's CalendarSyncs (watch events), telling the documented
+    ``lastSyncTime`` refresh apart from any other change."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.writes = 0
+        self.refreshes = 0
+        self.changes: list[tuple[str, str, Any, Any]] = []  # (watch event type, name, before, after)
+        self._watch = watch.Watch()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _without_sync_times(obj: dict[str, Any]) -> Any:
+        """The object minus what the refresh writes: ``lastSyncTime`` (of the object and of
+        each source) and the sync token the same idle listing returned."""
+        refreshed = ("lastSyncTime", "syncToken")
+        status = {k: v for k, v in (obj.get("status") or {}).items() if k not in refreshed}
+        status["sources"] = [{k: v for k, v in s.items() if k not in refreshed} for s in status.get("sources", [])]
+        return obj.get("metadata", {}).get("annotations"), obj.get("spec"), status
+
+    def start(self) -> None:
+        listing = self.cluster.custom.list_namespaced_custom_object(GROUP, VERSION, self.cluster.namespace, PLURAL)
+        seen = {o["metadata"]["name"]: self._without_sync_times(o) for o in listing["items"]}
+        version = listing["metadata"]["resourceVersion"]
+
+        def run() -> None:
+            stream = self._watch.stream(
+                self.cluster.custom.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.cluster.namespace,
+                PLURAL,
+                resource_version=version,
+            )
+            for event in stream:
+                obj = event["object"]
+                essence = self._without_sync_times(obj)
+                name = obj["metadata"]["name"]
+                if essence == seen.get(name):
+                    self.refreshes += 1
+                else:
+                    self.writes += 1
+                    self.changes.append((event["type"], name, seen.get(name), essence))
+                seen[name] = essence
+
+        def guarded() -> None:
+            with contextlib.suppress(urllib3.exceptions.ProtocolError):  # stop() closes the stream
+                run()
+
+        self._thread = threading.Thread(target=guarded, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._watch.stop()
+
+
+def describe_change(before: Any, after: Any) -> str:
+    """Which parts of (annotations, spec, status without lastSyncTime) changed."""
+    if before is None:
+        return "new object"
+    parts = []
+    for label, old, new in zip(("annotations", "spec", "status"), before, after, strict=True):
+        if old != new:
+            keys = sorted(k for k in {*(old or {}), *(new or {})} if (old or {}).get(k) != (new or {}).get(k))
+            parts.append(f"{label}: {', '.join(keys)}")
+    return "; ".join(parts)
+
+
+def measure_rest(world: World, intervals: int) -> tuple[float, float, float]:
+    """(source lists per source per interval, writes per CR per interval, lastSyncTime refreshes
+    per CR per interval) over ``intervals`` poll intervals, after one interval to settle."""
+    interval = poll_seconds(world.poll)
+    time.sleep(interval)
+    events_before = len(world.cluster.core.list_namespaced_event(world.cluster.namespace).items)
+    writes = WriteWatch(world.cluster)
+    writes.start()
+    lists_before = world.emulator.calls("events.list")
+    time.sleep(interval * intervals)
+    lists = world.emulator.calls("events.list") - lists_before
+    writes.stop()
+    events = len(world.cluster.core.list_namespaced_event(world.cluster.namespace).items) - events_before
+    for kind, name, before, after in writes.changes[:5]:
+        print(f"  write at rest: {kind} {name}: {describe_change(before, after)}", flush=True)
+    per_cr = world.n * intervals
+    return lists / (len(SOURCES) * per_cr), (writes.writes + events) / per_cr, writes.refreshes / per_cr
+
+
+def burst(world: World, round_: int, timeout: float = 600) -> float:
+    """One title edit in every source at once; seconds until every copy is updated."""
+    google = world.emulator.client()
+    title = f"burst {round_}"
+    edits = [
+        WriteOp(WriteKind.PATCH, source_calendar(i, s), event_ids(i, s)[0], {"summary": title})
+        for i in range(world.n)
+        for s in SOURCES
+    ]
+    updates_before = world.emulator.calls("events.update")
+    began = time.monotonic()
+    write_all(google, edits)
+    expected = updates_before + len(edits)
+    wait_until(lambda: world.emulator.calls("events.update") >= expected, timeout, "every copy updated", every=0.2)
+    elapsed = time.monotonic() - began
+    check_targets(world, title)
+    return elapsed
+
+
+def check_targets(world: World, title: str) -> None:
+    missing = []
+    for i in range(world.n):
+        titles = {e.get("summary") for e in world.emulator.events(target_calendar(i))}
+        missing += [f"{i}/{s}" for s in SOURCES if f"[{s}] {title}" not in titles]
+    if missing:
+        raise RuntimeError(f"{len(missing)} copies lack the burst's title, e.g. {missing[:5]}")
+
+
+def restart(world: World, round_: int) -> tuple[float, float, float]:
+    """SIGKILL the operator, start a new one and burst at once: (seconds until every source was
+    resumed and all Ready, seconds until the burst reached every target, full listings)."""
+    for operator in world.operators:
+        operator.process.stop(kill=True)
+    began = time.monotonic()
+    world.start_operators()
+    burst_result: list[float] = []
+    thread = threading.Thread(target=lambda: burst_result.append(burst(world, round_)))
+    thread.start()
+    sources = len(SOURCES) * world.n
+
+    def resumed() -> bool:
+        return world.metric("calsync_syncs_total") >= sources and all_ready(world)
+
+    wait_until(resumed, 600, "every source resumed", every=1.0)
+    ready_s = time.monotonic() - began
+    thread.join()
+    return ready_s, burst_result[0], world.metric("calsync_google_lists_total", kind="full")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=1000, help="CalendarSyncs (default 1000)")
+    parser.add_argument("--poll", default="30s", help="spec.pollInterval (default 30s, the minimum)")
+    parser.add_argument("--rest-intervals", type=int, default=2, help="poll intervals measured at rest")
+    args = parser.parse_args()
+    with start_world(args.n, args.poll) as world:
+        print(f"world up; load {load_average()}; operator idle RSS {world.idle_rss_mb:.0f} MB", flush=True)
+        seed(world)
+        print(f"seeded {args.n * 2 * EVENTS_PER_SOURCE} events, {args.n * 3} Secrets; load {load_average()}", flush=True)
+        ready_s = apply_and_wait_ready(world)
+        rss = world.rss_mb()
+        per_cr_kb = (rss - world.idle_rss_mb) * 1024 / args.n
+        print(f"ready_s={ready_s:.1f} rss_mb={rss:.0f} per_cr_kb={per_cr_kb:.1f}; load {load_average()}", flush=True)
+        lists, writes, refreshes = measure_rest(world, args.rest_intervals)
+        rss = max(rss, world.rss_mb())
+        print(f"at rest: lists/source/interval={lists:.3f} writes/CR/interval={writes:.3f} "
+              f"lastSyncTime refreshes/CR/interval={refreshes:.3f}; load {load_average()}", flush=True)
+        burst_s = burst(world, 1)
+        print(f"burst_s={burst_s:.1f}; load {load_average()}", flush=True)
+        restart_ready_s, restart_burst_s, full_lists = restart(world, 2)
+        print(f"restart: ready_s={restart_ready_s:.1f} burst_s={restart_burst_s:.1f} full_relists={full_lists:.0f} "
+              f"rss_mb={world.rss_mb():.0f}; load {load_average()}", flush=True)
+        print(
+            f"crs={args.n} ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f} "
+            f"lists_per_source_interval={lists:.2f} k8s_writes_per_cr_at_rest={writes:.2f} "
+            f"burst_s={burst_s:.1f} restart_burst_s={restart_burst_s:.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
