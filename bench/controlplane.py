@@ -45,7 +45,9 @@ def _key() -> rsa.RSAPrivateKey:
 
 def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     )
 
 
@@ -129,7 +131,9 @@ class ControlPlane:
             raise
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -167,6 +171,11 @@ class ControlPlane:
         self._write_kubeconfig()
         self._wait_ready()
 
+    @property
+    def pids(self) -> dict[str, int]:
+        """etcd's and the API server's process ids."""
+        return {Path(str(p.args[0])).name: p.pid for p in self._processes}
+
     def _spawn(self, binary: str, *args: str) -> None:
         log = open(self.folder / f"{binary}.log", "wb")  # noqa: SIM115  # closed with the folder
         self._processes.append(
@@ -178,9 +187,14 @@ class ControlPlane:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "bench", "cluster": {"server": self.url, "certificate-authority": str(f / "ca.crt")}}],
+            "clusters": [
+                {"name": "bench", "cluster": {"server": self.url, "certificate-authority": str(f / "ca.crt")}}
+            ],
             "users": [
-                {"name": "admin", "user": {"client-certificate": str(f / "admin.crt"), "client-key": str(f / "admin.key")}}
+                {
+                    "name": "admin",
+                    "user": {"client-certificate": str(f / "admin.crt"), "client-key": str(f / "admin.key")},
+                }
             ],
             "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "admin"}}],
             "current-context": "bench",

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from controlplane import ControlPlane, free_port
 from kubernetes import client, config
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -35,6 +34,7 @@ from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.types import WriteKind, WriteOp
 from calsync_operator.identity import GROUP, PLURAL, VERSION
+from controlplane import ControlPlane, free_port
 
 CRD = Path(__file__).parents[1] / "crds" / "calendarsync.yaml"
 CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli import main; sys.exit(main())"]
@@ -64,6 +64,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> str:
@@ -138,7 +144,9 @@ class Emulator:
 
 
 def start_emulator(folder: Path) -> Emulator:
-    process = Process.spawn("emulator", [*CALSYNC, "emulator", "--port", "0", "--log-level", "warning"], QUIET, folder)
+    process = Process.spawn(
+        "emulator", [*CALSYNC, "emulator", "--port", "0", "--log-level", "warning"], QUIET, folder
+    )
     root = ""
 
     def announced() -> bool:
@@ -258,15 +266,18 @@ def ready(obj: dict[str, Any]) -> bool:
 
 
 @contextlib.contextmanager
-def kubeconfig_for_bench() -> Iterator[str]:
-    """``$KUBECONFIG`` when set (an existing cluster), else a control plane of our own."""
+def kubeconfig_for_bench() -> Iterator[tuple[str, dict[str, int]]]:
+    """``$KUBECONFIG`` when set (an existing cluster), else a control plane of our own; with
+    the process ids of its parts when they run here."""
     if os.environ.get("KUBECONFIG"):
-        yield os.environ["KUBECONFIG"]
+        yield os.environ["KUBECONFIG"], {}
         return
     if not os.environ.get("KUBEBUILDER_ASSETS"):
-        raise SystemExit("set KUBEBUILDER_ASSETS (export KUBEBUILDER_ASSETS=$(…/envtest/unpack)) or KUBECONFIG")
+        raise SystemExit(
+            "set KUBEBUILDER_ASSETS (export KUBEBUILDER_ASSETS=$(…/envtest/unpack)) or KUBECONFIG"
+        )
     with ControlPlane() as plane:
-        yield plane.kubeconfig
+        yield plane.kubeconfig, plane.pids
 
 
 def inserts(calendar_id: str, ids: list[str], title: str) -> list[WriteOp]:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -41,6 +43,8 @@ from typing import Any
 
 import urllib3
 from kubernetes import watch
+
+from calsync_operator.identity import GROUP, PLURAL, VERSION
 from parts import (
     Cluster,
     Emulator,
@@ -48,6 +52,7 @@ from parts import (
     Process,
     WriteKind,
     WriteOp,
+    cpu_seconds,
     inserts,
     kubeconfig_for_bench,
     load_average,
@@ -59,8 +64,6 @@ from parts import (
     wait_until,
     write_all,
 )
-
-from calsync_operator.identity import GROUP, PLURAL, VERSION
 
 EVENTS_PER_SOURCE = 3
 SOURCES = ("a", "b")
@@ -87,6 +90,7 @@ class World:
     emulator: Emulator
     webhook: Process
     webhook_url: str
+    plane_pids: dict[str, int] = field(default_factory=dict)
     operators: list[Operator] = field(default_factory=list)
     idle_rss_mb: float = 0.0
 
@@ -108,6 +112,13 @@ class World:
     def rss_mb(self) -> float:
         return sum(rss_mb(op.process.pid) for op in self.operators)
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of every process of the world (operators summed)."""
+        pids = {"webhook": self.webhook.pid, "emulator": self.emulator.process.pid, **self.plane_pids}
+        seconds = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        seconds["operator"] = sum(cpu_seconds(op.process.pid) for op in self.operators)
+        return seconds
+
     def metric(self, name: str, **labels: str) -> float:
         return sum(op.metric(name, **labels) for op in self.operators)
 
@@ -119,13 +130,16 @@ class World:
 
 @contextlib.contextmanager
 def start_world(n: int, poll: str) -> Iterator[World]:
-    with kubeconfig_for_bench() as kubeconfig, tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp:
+    with (
+        kubeconfig_for_bench() as (kubeconfig, plane_pids),
+        tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp,
+    ):
         folder = Path(tmp)
         cluster = Cluster(kubeconfig, f"bench-{uuid.uuid4().hex[:6]}")
         cluster.install()
         emulator = start_emulator(folder)
         webhook, webhook_url = start_webhook(kubeconfig, cluster.namespace, folder)
-        world = World(n, poll, folder, cluster, emulator, webhook, webhook_url)
+        world = World(n, poll, folder, cluster, emulator, webhook, webhook_url, plane_pids)
         try:
             world.start_operators()
             time.sleep(2)  # let it settle: the idle figure is the baseline of the per-CR cost
@@ -138,7 +152,12 @@ def start_world(n: int, poll: str) -> Iterator[World]:
 def seed(world: World) -> None:
     """Source events in Google and 3 token Secrets per CalendarSync (not timed)."""
     google = world.emulator.client()
-    ops = [op for i in range(world.n) for s in SOURCES for op in inserts(source_calendar(i, s), event_ids(i, s), "meeting")]
+    ops = [
+        op
+        for i in range(world.n)
+        for s in SOURCES
+        for op in inserts(source_calendar(i, s), event_ids(i, s), "meeting")
+    ]
     write_all(google, ops)
     secrets = [
         {
@@ -207,11 +226,15 @@ class WriteWatch:
         each source) and the sync token the same idle listing returned."""
         refreshed = ("lastSyncTime", "syncToken")
         status = {k: v for k, v in (obj.get("status") or {}).items() if k not in refreshed}
-        status["sources"] = [{k: v for k, v in s.items() if k not in refreshed} for s in status.get("sources", [])]
+        status["sources"] = [
+            {k: v for k, v in s.items() if k not in refreshed} for s in status.get("sources", [])
+        ]
         return obj.get("metadata", {}).get("annotations"), obj.get("spec"), status
 
     def start(self) -> None:
-        listing = self.cluster.custom.list_namespaced_custom_object(GROUP, VERSION, self.cluster.namespace, PLURAL)
+        listing = self.cluster.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.cluster.namespace, PLURAL
+        )
         seen = {o["metadata"]["name"]: self._without_sync_times(o) for o in listing["items"]}
         version = listing["metadata"]["resourceVersion"]
 
@@ -277,6 +300,41 @@ def measure_rest(world: World, intervals: int) -> tuple[float, float, float]:
     return lists / (len(SOURCES) * per_cr), (writes.writes + events) / per_cr, writes.refreshes / per_cr
 
 
+@contextlib.contextmanager
+def profiled(world: World, folder: str | None) -> Iterator[None]:
+    """With ``folder``: py-spy records the operator, webhook and emulator meanwhile
+    (collapsed stacks of the thread holding the GIL: where CPU goes; ``pip install py-spy``)."""
+    if not folder:
+        yield
+        return
+    processes = [*(op.process for op in world.operators), world.webhook, world.emulator.process]
+    recorders = [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--gil",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-p",
+                str(p.pid),
+                "-o",
+                str(Path(folder) / f"{p.name}-{p.pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in processes
+    ]
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=30)
+
+
 def burst(world: World, round_: int, timeout: float = 600) -> float:
     """One title edit in every source at once; seconds until every copy is updated."""
     google = world.emulator.client()
@@ -290,7 +348,9 @@ def burst(world: World, round_: int, timeout: float = 600) -> float:
     began = time.monotonic()
     write_all(google, edits)
     expected = updates_before + len(edits)
-    wait_until(lambda: world.emulator.calls("events.update") >= expected, timeout, "every copy updated", every=0.2)
+    wait_until(
+        lambda: world.emulator.calls("events.update") >= expected, timeout, "every copy updated", every=0.5
+    )
     elapsed = time.monotonic() - began
     check_targets(world, title)
     return elapsed
@@ -326,29 +386,52 @@ def restart(world: World, round_: int) -> tuple[float, float, float]:
     return ready_s, burst_result[0], world.metric("calsync_google_lists_total", kind="full")
 
 
+class PhaseLog:
+    """One line per phase: its figures, the CPU seconds each process spent in it, the load."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.cpu = world.cpu()
+
+    def line(self, text: str) -> None:
+        now = self.world.cpu()
+        spent = " ".join(f"{name}={now[name] - self.cpu.get(name, 0.0):.1f}" for name in sorted(now))
+        self.cpu = now
+        print(f"{text}\n    cpu_s: {spent}; load {load_average()}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=1000, help="CalendarSyncs (default 1000)")
     parser.add_argument("--poll", default="30s", help="spec.pollInterval (default 30s, the minimum)")
     parser.add_argument("--rest-intervals", type=int, default=2, help="poll intervals measured at rest")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="py-spy the processes during the first burst into DIR"
+    )
     args = parser.parse_args()
     with start_world(args.n, args.poll) as world:
-        print(f"world up; load {load_average()}; operator idle RSS {world.idle_rss_mb:.0f} MB", flush=True)
+        log = PhaseLog(world)
+        print(f"world up; operator idle RSS {world.idle_rss_mb:.0f} MB; load {load_average()}", flush=True)
         seed(world)
-        print(f"seeded {args.n * 2 * EVENTS_PER_SOURCE} events, {args.n * 3} Secrets; load {load_average()}", flush=True)
+        log.line(f"seeded {args.n * 2 * EVENTS_PER_SOURCE} events and {args.n * 3} Secrets")
         ready_s = apply_and_wait_ready(world)
         rss = world.rss_mb()
         per_cr_kb = (rss - world.idle_rss_mb) * 1024 / args.n
-        print(f"ready_s={ready_s:.1f} rss_mb={rss:.0f} per_cr_kb={per_cr_kb:.1f}; load {load_average()}", flush=True)
+        log.line(f"ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f}")
         lists, writes, refreshes = measure_rest(world, args.rest_intervals)
         rss = max(rss, world.rss_mb())
-        print(f"at rest: lists/source/interval={lists:.3f} writes/CR/interval={writes:.3f} "
-              f"lastSyncTime refreshes/CR/interval={refreshes:.3f}; load {load_average()}", flush=True)
-        burst_s = burst(world, 1)
-        print(f"burst_s={burst_s:.1f}; load {load_average()}", flush=True)
+        log.line(
+            f"at rest: lists/source/interval={lists:.3f} writes/CR/interval={writes:.3f} "
+            f"lastSyncTime refreshes/CR/interval={refreshes:.3f} rss_mb={world.rss_mb():.0f}"
+        )
+        with profiled(world, args.profile):
+            burst_s = burst(world, 1)
+        log.line(f"burst_s={burst_s:.1f}")
         restart_ready_s, restart_burst_s, full_lists = restart(world, 2)
-        print(f"restart: ready_s={restart_ready_s:.1f} burst_s={restart_burst_s:.1f} full_relists={full_lists:.0f} "
-              f"rss_mb={world.rss_mb():.0f}; load {load_average()}", flush=True)
+        log.line(
+            f"restart: ready_s={restart_ready_s:.1f} burst_s={restart_burst_s:.1f} "
+            f"full_relists={full_lists:.0f} rss_mb={world.rss_mb():.0f}"
+        )
         print(
             f"crs={args.n} ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f} "
             f"lists_per_source_interval={lists:.2f} k8s_writes_per_cr_at_rest={writes:.2f} "

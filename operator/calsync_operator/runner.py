@@ -19,6 +19,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -41,13 +42,24 @@ from calsync_operator.state import MEMO_CONTEXT, OperatorContext
 logger = logging.getLogger(__name__)
 
 STORAGE_PREFIX = "calsync.dev"
+IO_THREADS = 32
 SIGNAL_ANNOTATIONS = (REQUESTED_AT_ANNOTATION, CONFIRM_DELETE_ANNOTATION)
 
 
 class SignalBlindDiffBase(kopf.AnnotationsDiffBaseStorage):
-    """kopf's annotation diff base without the signalling annotations."""
+    """kopf's annotation diff base without the signalling annotations.
+
+    kopf builds the essence on every watch event (two per push: the webhook's annotation and
+    the pass's status) by deep-copying the whole body before dropping the status and most of
+    the metadata; the status and ``managedFields`` are the bulk of a CalendarSync, so they are
+    left out before the copy (the essence is the same: kopf drops them anyway).
+    """
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        if not extra_fields:
+            metadata = {k: v for k, v in body.get("metadata", {}).items() if k != "managedFields"}
+            lean = {k: v for k, v in body.items() if k not in ("status", "metadata")}
+            body = kopf.Body({**lean, "metadata": metadata})
         essence = super().build(body=body, extra_fields=extra_fields)
         annotations = essence.get("metadata", {}).get("annotations", {})
         for key in list(annotations):
@@ -96,6 +108,11 @@ async def serve(
     ready_flag: asyncio.Event | threading.Event | None = None,
 ) -> None:
     """The operator process: metrics, heartbeat and kopf until ``stop_flag`` or a signal."""
+    # Google and Kubernetes calls block in threads (asyncio.to_thread): size the pool for many
+    # calls waiting on the network at once, not for the CPU count (2 cores: only 6 threads).
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="calsync-io")
+    )
     context = make_context(settings, configuration)
     metrics_server = metrics.serve(settings.metrics_port)
     liveness = f"http://0.0.0.0:{settings.health_port}/healthz"

@@ -93,9 +93,15 @@ class ClientCache:
         indexed_version: str | None,
         reread: bool,
     ) -> GoogleCalendarClient:
-        """The client for ``ref``, reading the Secret when it may have changed."""
+        """The client for ``ref``, reading the Secret when it may have changed.
+
+        ``reread`` asks to read it again (the poll, a resume, a spec change) unless the Secrets
+        index watches it: then its indexed version is current, and an unchanged version needs
+        no read (1,000 CalendarSyncs polling would otherwise read 3,000 Secrets per interval).
+        """
         entry = self.entries.get((ref.name, ref.key))
-        if entry is not None and not reread and not self.stale(ref, indexed_version):
+        watched = indexed_version is not None
+        if entry is not None and (watched or not reread) and not self.stale(ref, indexed_version):
             return entry.client
         secret = await kube.read_secret(namespace, ref.name)
         if secret is None:
