@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes import client
@@ -59,7 +59,7 @@ class SignalBlindDiffBase(kopf.AnnotationsDiffBaseStorage):
         if not extra_fields:
             metadata = {k: v for k, v in body.get("metadata", {}).items() if k != "managedFields"}
             lean = {k: v for k, v in body.items() if k not in ("status", "metadata")}
-            body = kopf.Body({**lean, "metadata": metadata})
+            body = kopf.Body(cast(kopf.RawBody, {**lean, "metadata": metadata}))
         essence = super().build(body=body, extra_fields=extra_fields)
         annotations = essence.get("metadata", {}).get("annotations", {})
         for key in list(annotations):
