@@ -2,7 +2,8 @@
 
 State is plain data handed in and returned (``SourceState``; the operator keeps it in
 ``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
-passes None after a restart: one listing of the target rebuilds it). Nothing touches local disk.
+passes None after a restart: one listing of the target rebuilds it, in the first pass that has
+a change to compare; an idle source costs one incremental list). Nothing touches local disk.
 
 The machine (DESIGN §4): no token → full listing in the window → sweep → store nextSyncToken;
 token → incremental listing; 410 (``SyncTokenExpired``) → full listing and sweep. The new token
@@ -84,7 +85,7 @@ class SourceState:
 @dataclass(frozen=True)
 class SyncOutcome:
     state: SourceState
-    index: CopyIndex
+    index: CopyIndex | None  # None: not loaded, nothing since the sync token needed it
     plan: Plan  # what was decided (before the guard held deletions back)
     report: ExecutionReport | None  # None for a dry run
     guard: DeleteGuard
@@ -207,11 +208,6 @@ def sync_source(
     """
     now = now or datetime.now(UTC)
     copying = spec.delivery is Delivery.COPY
-    if index is None:
-        if copying and target_client is not None:
-            index = load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
-        else:
-            index = CopyIndex(source.calendar_id)
     single_events = spec.recurring is RecurringMode.INSTANCES
     full = force_full or not state.sync_token
     listing = None
@@ -231,6 +227,14 @@ def sync_source(
             single_events=single_events,
         )
     changed = list(listing.events)
+    # The copies are read from the target only when the pass has something to compare: a
+    # restarted operator resumes an idle source with one incremental list and nothing more.
+    unloaded = index is None and copying and target_client is not None and not (full or changed)
+    if index is None:
+        if copying and target_client is not None and not unloaded:
+            index = load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
+        else:
+            index = CopyIndex(source.calendar_id)
     alive: set[str] = set()
     deleting_copies = copying and spec.source_cleanup is SourceCleanup.KEEP
     if full:
@@ -245,8 +249,9 @@ def sync_source(
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
     guard = judge_deletes(plan, index, spec.max_delete_fraction)
     held = guard.tripped and not confirm_delete
+    kept = None if unloaded else index
     if spec.dry_run:
-        return SyncOutcome(state, index, plan, None, guard, full)
+        return SyncOutcome(state, kept, plan, None, guard, full)
     report = PlanExecutor(
         source_client=source_client,
         target_client=target_client,
@@ -265,4 +270,4 @@ def sync_source(
         counts=state.counts + report.counts,
         last_error=(guard.message if held else None) or report.error_summary(),
     )
-    return SyncOutcome(new_state, index, plan, report, guard, full)
+    return SyncOutcome(new_state, kept, plan, report, guard, full)

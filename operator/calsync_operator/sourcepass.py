@@ -199,7 +199,8 @@ async def source_pass(
         if isinstance(exc, QuotaExhausted):
             mem.quota_until[key] = now + timedelta(seconds=result.retry_after or 0.0)
         return result
-    mem.indexes[key] = outcome.index
+    if outcome.index is not None:
+        mem.indexes[key] = outcome.index
     mem.sync_problems.pop(key, None)
     mem.quota_until.pop(key, None)
     for ref in (source.credentials, spec.target.credentials):
@@ -272,7 +273,7 @@ def _entry_from_outcome(
         last_full_sync_time=state.last_full_sync_time,
         counts=state.counts.as_status(),
         last_error=state.last_error or "",
-        copies=outcome.index.live_count(),
+        copies=outcome.index.live_count() if outcome.index is not None else entry.copies,
         last_handled_push=push or entry.last_handled_push,
     )
 

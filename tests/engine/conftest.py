@@ -77,7 +77,8 @@ class World:
             **kwargs,
         )
         self.states[key] = outcome.state
-        self.indexes[key] = outcome.index
+        if outcome.index is not None:
+            self.indexes[key] = outcome.index
         return outcome
 
     def restart(self) -> None:
@@ -106,10 +107,6 @@ class World:
         counters = self.emulator.counters
         return counters.calls() - counters.calls("token")
 
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.close()
-
 
 @pytest.fixture(scope="module")
 def emulator_server() -> Iterator[EmulatorServer]:
@@ -131,7 +128,5 @@ def emulator(emulator_server: EmulatorServer, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture
-def world(emulator: EmulatorServer) -> Iterator[World]:
-    made = World(emulator)
-    yield made
-    made.close()
+def world(emulator: EmulatorServer) -> World:
+    return World(emulator)
