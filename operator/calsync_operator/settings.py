@@ -62,6 +62,10 @@ class OperatorSettings:
     channel_overlap_seconds: float = 60.0
     # Retry delay for a pass that failed with a retryable Google error (kopf TemporaryError).
     retry_delay_seconds: float = 30.0
+    # Passes running at once, process-wide: after a start with 1,000 CalendarSyncs (or a burst of
+    # pushes) the rest queue in arrival order instead of all hitting Google, the thread pool and
+    # the API server together; each one that gets a slot finishes (and reports Ready) quickly.
+    max_concurrent_passes: int = 16
     # Replaces every CalendarSync's pollInterval (whose CRD minimum is 30 s): tests and demos only.
     poll_seconds_override: float | None = None
 
@@ -77,6 +81,8 @@ class OperatorSettings:
             raise SettingsError(
                 f"channel_renew_fraction must be in (0, 1), got {self.channel_renew_fraction}"
             )
+        if self.max_concurrent_passes < 1:
+            raise SettingsError(f"max_concurrent_passes must be at least 1, got {self.max_concurrent_passes}")
         if self.channel_ttl_seconds < 1:
             raise SettingsError(f"{ENV_CHANNEL_TTL} must be at least 1, got {self.channel_ttl_seconds}")
 

@@ -4,8 +4,8 @@ Status in the CalendarSync is the durable record (sync tokens, channels, handled
 memory only saves work and coordinates tasks, and a restarted operator rebuilds it:
 
 - ``OperatorContext`` (one per process, in the global memo): settings, the Kubernetes adapter,
-  the mailer, and ``SecretWatch`` which lets the Secrets index wake the CalendarSyncs that
-  use a Secret.
+  the mailer, ``SecretWatch`` which lets the Secrets index wake the CalendarSyncs that
+  use a Secret, and the pass slots that bound how many passes run at once.
 - ``ResourceMemory`` (one per CalendarSync, in kopf's per-object memo): the lock that makes
   passes of one object run one at a time, the wake-up event of its sync worker, the copy
   indexes (one target listing per source after a restart), cached Google clients, and
@@ -67,6 +67,11 @@ class OperatorContext:
     mailer: Mailer | None
     secret_watch: SecretWatch = field(default_factory=SecretWatch)
     clock: Callable[[], datetime] | None = None  # tests may pin time; None: the real clock
+    # Taken by every pass, after the object's lock (``settings.max_concurrent_passes``).
+    pass_slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pass_slots = asyncio.Semaphore(self.settings.max_concurrent_passes)
 
     def now(self) -> datetime:
         return self.clock() if self.clock is not None else datetime.now(UTC)

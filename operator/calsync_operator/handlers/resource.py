@@ -44,7 +44,7 @@ async def reconcile(
     obj = object_ref(body, meta, status, name, namespace)
     remember_old_sources(mem, old)
     parsed = await parse_or_report(ctx, mem, obj, spec)
-    async with mem.lock:
+    async with mem.lock, ctx.pass_slots:
         current = mem.current_status(status)
         annotations = dict(meta.annotations)
         # A spec change re-lists every source, so a new rendering reaches every existing copy.

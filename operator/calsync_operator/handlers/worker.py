@@ -22,6 +22,7 @@ import kopf
 from calsync_operator.handlers.resource import object_ref, remember_handled, schedule_poll
 from calsync_operator.handlers.secrets import index_lookup
 from calsync_operator.model import CalendarSyncSpec, SpecError, parse_spec
+from calsync_operator.passinput import PassRequest
 from calsync_operator.state import OperatorContext, ResourceMemory, operator_context, resource_memory
 from calsync_operator.status import sources_by_key
 from calsync_operator.syncpass import run_pass
@@ -98,13 +99,19 @@ async def _pass_if_due(
             parsed = parse_spec(dict(spec))  # the live spec, now that we hold the lock
         except SpecError:
             return False
-        request = next_request(
-            parsed, dict(meta.annotations), current, _signals(ctx, mem, current), ctx.now()
-        )
-        if request is None:
+
+        def pending() -> PassRequest | None:
+            signals = _signals(ctx, mem, current)
+            return next_request(parsed, dict(meta.annotations), current, signals, ctx.now())
+
+        if pending() is None:
             return False
-        mem.secrets_changed = False
-        result = await run_pass(ctx, mem, obj, parsed, request, index_lookup(secret_versions))
+        async with ctx.pass_slots:
+            request = pending()  # asked again with a slot: pushes that came meanwhile join in
+            if request is None:
+                return False
+            mem.secrets_changed = False
+            result = await run_pass(ctx, mem, obj, parsed, request, index_lookup(secret_versions))
         remember_handled(mem, request)
         if request.sources is None:
             schedule_poll(ctx, mem, parsed, first=False)

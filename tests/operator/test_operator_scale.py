@@ -1,0 +1,87 @@
+"""What keeps many CalendarSyncs on one operator cheap: resume from status, bounded passes.
+
+- A restarted operator resumes from the sync tokens in status: each source costs one
+  incremental list with its stored token, and the copies of a target are read only when a
+  change needs them (1,000 CalendarSyncs restarted together must not list every source's
+  window again, nor read every target).
+- Passes take a process-wide slot: however many CalendarSyncs start at once, at most
+  ``max_concurrent_passes`` passes run together, the others queue (no thundering herd).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from operator_harness import NAMESPACE, PERSONAL, WORK, World, eventually, ready, source_status
+from prometheus_client import REGISTRY
+
+from calsync_operator import syncpass
+from calsync_operator.handlers import resource, worker
+
+
+def lists(kind: str) -> float:
+    return REGISTRY.get_sample_value("calsync_google_lists_total", {"kind": kind}) or 0.0
+
+
+def test_restart_resumes_each_source_with_one_incremental_list(world: World) -> None:
+    world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    world.add_event(WORK, "rt-work", "Standup", day=3)
+    with world.operator():
+        world.apply_example()
+        obj = world.wait(lambda o: ready(o) and len(world.copies()) == 2)
+    tokens = {cal: source_status(obj, cal)["syncToken"] for cal in (PERSONAL, WORK)}
+    assert all(tokens.values())
+    full, filtered, incremental = lists("full"), lists("filtered"), lists("incremental")
+
+    with world.operator():
+        # The resume pass covers every source: one incremental list each, from the stored token.
+        eventually(lambda: lists("incremental") >= incremental + 2)
+        assert lists("full") == full
+        assert lists("filtered") == filtered  # idle sources: the target's copies are not read
+
+        # A change after the restart loads that source's copies once, then syncs incrementally.
+        world.add_event(PERSONAL, "rt-personal", "Lunch", day=4)
+        world.wait(lambda o: len(world.copies()) == 3)
+
+    assert lists("full") == full
+    assert lists("filtered") == filtered + 1
+    titles = sorted(c["summary"] for c in world.copies())
+    assert titles == ["[home] Dentist", "[home] Lunch", "[work] Standup"]
+
+
+@pytest.fixture
+def passes_in_flight(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """[now, most] passes running at once: the real ``run_pass``, counted on its way in and out."""
+    counts = [0, 0]
+
+    async def counted(*args: Any, **kwargs: Any) -> syncpass.PassResult:
+        counts[0] += 1
+        counts[1] = max(counts[1], counts[0])
+        try:
+            return await syncpass.run_pass(*args, **kwargs)
+        finally:
+            counts[0] -= 1
+
+    monkeypatch.setattr(resource, "run_pass", counted)
+    monkeypatch.setattr(worker, "run_pass", counted)
+    return counts
+
+
+def test_calendarsyncs_created_together_take_turns(world: World, passes_in_flight: list[int]) -> None:
+    world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    names = ["first", "second", "third"]
+    # Slow listings: without the slots these passes would overlap.
+    world.emulator.inject_fault(method="events.list", status=None, latency=0.1)
+    with world.operator(replace(world.settings, max_concurrent_passes=1)):
+        world.apply_example()
+        target = world.example()["spec"]["target"]
+        for name in names:
+            manifest = world.example(target={**target, "calendarId": f"{name}@example.com"})
+            manifest["metadata"]["name"] = name
+            world.kube.create(manifest)
+        for name in names:
+            world.kube.wait_for("CalendarSync", name, lambda o: bool(o and ready(o)), namespace=NAMESPACE)
+        world.wait(ready)
+    assert passes_in_flight[1] == 1
