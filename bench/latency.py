@@ -46,6 +46,7 @@ from parts import (
     start_emulator,
     start_operator,
     start_webhook,
+    stop_on_sigterm,
     wait_until,
     write_all,
 )
@@ -173,6 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=200, help="sequential edits (default 200)")
     args = parser.parse_args()
+    stop_on_sigterm()
     with start_world() as (emulator, operator):
         print(f"world up; load {load_average()}", flush=True)
         latencies = measure(emulator, args.n)

@@ -41,6 +41,11 @@ CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli import m
 QUIET = {"CALSYNC_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every process the bench started is stopped by PID."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> float:
     """Seconds until ``check()`` held; raises after ``timeout``."""
     began = time.monotonic()

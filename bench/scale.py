@@ -61,6 +61,7 @@ from parts import (
     start_emulator,
     start_operator,
     start_webhook,
+    stop_on_sigterm,
     wait_until,
     write_all,
 )
@@ -409,6 +410,7 @@ def main() -> None:
         "--profile", metavar="DIR", help="py-spy the processes during the first burst into DIR"
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     with start_world(args.n, args.poll) as world:
         log = PhaseLog(world)
         print(f"world up; operator idle RSS {world.idle_rss_mb:.0f} MB; load {load_average()}", flush=True)

@@ -6,6 +6,7 @@
   window again, nor read every target).
 - Passes take a process-wide slot: however many CalendarSyncs start at once, at most
   ``max_concurrent_passes`` passes run together, the others queue (no thundering herd).
+- Nothing in kopf holds a push back (no time-based event batching).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from prometheus_client import REGISTRY
 
 from calsync_operator import syncpass
 from calsync_operator.handlers import resource, worker
+from calsync_operator.runner import kopf_settings
+from calsync_operator.settings import OperatorSettings
 
 
 def lists(kind: str) -> float:
@@ -85,3 +88,13 @@ def test_calendarsyncs_created_together_take_turns(world: World, passes_in_fligh
             world.kube.wait_for("CalendarSync", name, lambda o: bool(o and ready(o)), namespace=NAMESPACE)
         world.wait(ready)
     assert passes_in_flight[1] == 1
+
+
+def test_kopf_adds_no_batching_wait_to_the_push_path() -> None:
+    """kopf used to hold every event of an object for ``batching.batch_window`` (0.1 s) waiting
+    for more; the pinned kopf removed time-based batching, so a push annotation reaches the
+    worker's wake-up handler as soon as the watch delivers it. Should kopf ever batch again,
+    this fails: then set the window in ``runner.kopf_settings`` (docs/operator.md, latency)."""
+    configured = kopf_settings(OperatorSettings())
+    with pytest.warns(DeprecationWarning, match="batching was removed"):
+        assert configured.queueing.batch_window >= 0
