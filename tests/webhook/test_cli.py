@@ -15,10 +15,10 @@ import httpx
 import pytest
 from webhook_harness import MakeCsync, push_headers
 
-from calsync_operator.identity import PUSH_ANNOTATION_PREFIX
+from calsync_operator.api.names import PUSH_ANNOTATION_PREFIX
 from calsync_operator.kubeemu import ThreadedKubeEmulator
 
-CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli import main; sys.exit(main())"]
+CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli.main import main; sys.exit(main())"]
 
 
 def free_port() -> int:
@@ -78,8 +78,8 @@ def test_calsync_webhook_serves_pushes_and_logs_json_without_secrets(
 @pytest.mark.parametrize(
     ("env", "args", "message"),
     [
-        ({"CALSYNC_COALESCE_WINDOW_MS": "soon"}, [], "CALSYNC_COALESCE_WINDOW_MS must be an integer"),
-        ({}, ["--kubeconfig", "/nonexistent/kubeconfig"], "cannot load Kubernetes configuration"),
+        ({"CALSYNC_COALESCE_WINDOW_MS": "soon"}, [], "CALSYNC_COALESCE_WINDOW_MS='soon' is not an integer"),
+        ({}, ["--kubeconfig", "/nonexistent/kubeconfig"], "no usable Kubernetes configuration"),
     ],
 )
 def test_configuration_errors_say_what_to_fix(env: dict[str, str], args: list[str], message: str) -> None:

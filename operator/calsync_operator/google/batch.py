@@ -6,7 +6,7 @@ the parts still open and waits (jitter, Retry-After) before the next. Everything
 idempotent, so a part resent after a lost answer cannot duplicate an event:
 
 - insert-or-restore: 409 means the client-chosen id exists, possibly cancelled (deleted ids stay
-  taken), so get it, then update it with ``status: confirmed`` (DESIGN §4);
+  taken), so get it, then update it with ``status: confirmed`` (docs/design.md §4);
 - delete: 404 and 410 ``deleted`` mean it is already gone, which is what we wanted.
 
 Each round takes one rate-limit token per part, and a chunk never exceeds the bucket's burst, so
@@ -26,10 +26,10 @@ from googleapiclient.http import BatchHttpRequest
 
 from calsync_operator.google import metrics
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.google.reasons import Verdict, decide
 from calsync_operator.google.retry import RetryPolicy, TransportError, error_from_response, retrying
 from calsync_operator.google.transport import Transport
-from calsync_operator.google.types import GoogleError, QuotaExhausted, WriteKind, WriteOp, WriteResult
+from calsync_operator.sync.port import GoogleError, QuotaExhausted, WriteKind, WriteOp, WriteResult
+from calsync_operator.sync.reasons import Verdict, decide
 
 log = logging.getLogger("calsync.google")
 

@@ -1,6 +1,6 @@
 """OAuth credentials from a Secret's token JSON, refreshed through a configurable token URI.
 
-The Secret holds what google-auth's ``Credentials.to_json()`` writes (DESIGN §2). Three things
+The Secret holds what google-auth's ``Credentials.to_json()`` writes (docs/design.md §2). Three things
 google-auth does not do for us are handled here:
 
 - the token URI: ``from_authorized_user_info`` always points at Google; we honour
@@ -23,7 +23,7 @@ import google.auth.transport
 import google.oauth2.credentials
 
 from calsync_operator.google import metrics
-from calsync_operator.google.types import AuthExpired
+from calsync_operator.sync.port import AuthExpired
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 # OAuth error codes after which only the user can help (re-run the consent flow / fix the client).
