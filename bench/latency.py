@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from calsync_operator.identity import GROUP, VERSION
+from calsync_operator.api.names import GROUP, VERSION
 from parts import (
     Cluster,
     Emulator,

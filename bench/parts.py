@@ -28,16 +28,16 @@ import yaml
 from kubernetes import client, config
 from prometheus_client.parser import text_string_to_metric_families
 
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.google.types import WriteKind, WriteOp
-from calsync_operator.identity import GROUP, PLURAL, VERSION
+from calsync_operator.sync.port import WriteKind, WriteOp
 from controlplane import ControlPlane, free_port
 
 CRD = Path(__file__).parents[1] / "crds" / "calendarsync.yaml"
-CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli import main; sys.exit(main())"]
+CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli.main import main; sys.exit(main())"]
 QUIET = {"CALSYNC_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
 
 

@@ -44,7 +44,7 @@ from typing import Any
 import urllib3
 from kubernetes import watch
 
-from calsync_operator.identity import GROUP, PLURAL, VERSION
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from parts import (
     Cluster,
     Emulator,

@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
     from calsync_operator.google.client import GoogleCalendarClient
     from calsync_operator.google.credentials import ManagedCredentials
     from calsync_operator.google.endpoints import GoogleSettings
-    from calsync_operator.google.types import WriteKind, WriteOp
+    from calsync_operator.sync.port import WriteKind, WriteOp
 
     CREDENTIALS, THREADS, EXTRA = 40, 4, 200
     with EmulatorServer() as emu:

@@ -161,7 +161,6 @@ async def test_a_renewal_keeps_an_older_channel_it_could_not_stop(world: World) 
         )
     finally:
         world.emulator.clear_faults()
-        client.close()
 
     # The older channel could not be stopped: it stays recorded (and is stopped by a later pass)
     # instead of being dropped from status while Google keeps pushing on it until it expires.
@@ -180,12 +179,9 @@ async def test_channel_timing_is_forgotten_with_the_channels_it_describes(world:
         created={"expired": now - timedelta(hours=2), "current": now - timedelta(minutes=10)},
         retire_at={"expired": now - timedelta(hours=1)},
     )
-    try:
-        step = await reconcile_channels(
-            entry=entry, client=client, settings=world.settings, times=times, wanted=True, now=now
-        )
-    finally:
-        client.close()
+    step = await reconcile_channels(
+        entry=entry, client=client, settings=world.settings, times=times, wanted=True, now=now
+    )
 
     assert step.entry.previous_channel is None  # Google stopped delivering it by itself
     assert (set(times.created), set(times.retire_at)) == ({"current"}, set())

@@ -18,9 +18,10 @@ import pytest
 from operator_harness import NAMESPACE, PERSONAL, WORK, World, eventually, ready, source_status
 from prometheus_client import REGISTRY
 
-from calsync_operator import syncpass
-from calsync_operator.handlers import resource, worker
-from calsync_operator.runner import kopf_settings
+from calsync_operator.controller import sync_pass
+from calsync_operator.controller.handlers import resource, worker
+from calsync_operator.controller.rules.outcomes import PassResult
+from calsync_operator.controller.runner import kopf_settings
 from calsync_operator.settings import OperatorSettings
 
 
@@ -59,11 +60,11 @@ def passes_in_flight(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """[now, most] passes running at once: the real ``run_pass``, counted on its way in and out."""
     counts = [0, 0]
 
-    async def counted(*args: Any, **kwargs: Any) -> syncpass.PassResult:
+    async def counted(*args: Any, **kwargs: Any) -> PassResult:
         counts[0] += 1
         counts[1] = max(counts[1], counts[0])
         try:
-            return await syncpass.run_pass(*args, **kwargs)
+            return await sync_pass.run_pass(*args, **kwargs)
         finally:
             counts[0] -= 1
 
