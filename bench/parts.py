@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -24,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from prometheus_client.parser import text_string_to_metric_families
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
@@ -263,6 +265,47 @@ class Cluster:
 
     def close(self) -> None:
         self.api.close()
+
+
+class ReadyWatch:
+    """Which CalendarSyncs of the namespace are Ready, kept by a watch (listing 1,000 objects
+    every second would cost the API server, and this process, more than what is measured)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.ready: dict[str, bool] = {}
+        self._watch = watch.Watch()
+        self._stopped = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        custom, namespace = self.cluster.custom, self.cluster.namespace
+        while not self._stopped:
+            listing = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+            self.ready = {o["metadata"]["name"]: ready(o) for o in listing["items"]}
+            version = listing["metadata"]["resourceVersion"]
+            with contextlib.suppress(client.ApiException, urllib3.exceptions.HTTPError):
+                for event in self._watch.stream(
+                    custom.list_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    PLURAL,
+                    resource_version=version,
+                    timeout_seconds=300,
+                ):
+                    obj = event["object"]
+                    if event["type"] == "DELETED":
+                        self.ready.pop(obj["metadata"]["name"], None)
+                    else:
+                        self.ready[obj["metadata"]["name"]] = ready(obj)
+
+    def all_ready(self, count: int) -> bool:
+        return len(self.ready) == count and all(self.ready.values())
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._watch.stop()
 
 
 def ready(obj: dict[str, Any]) -> bool:
