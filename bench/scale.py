@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -41,10 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import urllib3
-from kubernetes import watch
-
-from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.api.names import GROUP, VERSION
+from observe import WriteWatch, describe_change, profiled
 from parts import (
     Cluster,
     Emulator,
@@ -215,79 +211,6 @@ def poll_seconds(poll: str) -> float:
     return float(poll[:-1]) * units[poll[-1]]
 
 
-class WriteWatch:
-    """Counts writes to the namespace's CalendarSyncs (watch events), telling the documented
-    ``lastSyncTime`` refresh apart from any other change."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.writes = 0
-        self.refreshes = 0
-        self.changes: list[tuple[str, str, Any, Any]] = []  # (watch event type, name, before, after)
-        self._watch = watch.Watch()
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def _without_sync_times(obj: dict[str, Any]) -> Any:
-        """The object minus what the refresh writes: ``lastSyncTime`` (of the object and of
-        each source) and the sync token the same idle listing returned."""
-        refreshed = ("lastSyncTime", "syncToken")
-        status = {k: v for k, v in (obj.get("status") or {}).items() if k not in refreshed}
-        status["sources"] = [
-            {k: v for k, v in s.items() if k not in refreshed} for s in status.get("sources", [])
-        ]
-        return obj.get("metadata", {}).get("annotations"), obj.get("spec"), status
-
-    def start(self) -> None:
-        listing = self.cluster.custom.list_namespaced_custom_object(
-            GROUP, VERSION, self.cluster.namespace, PLURAL
-        )
-        seen = {o["metadata"]["name"]: self._without_sync_times(o) for o in listing["items"]}
-        version = listing["metadata"]["resourceVersion"]
-
-        def run() -> None:
-            stream = self._watch.stream(
-                self.cluster.custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.cluster.namespace,
-                PLURAL,
-                resource_version=version,
-            )
-            for event in stream:
-                obj = event["object"]
-                essence = self._without_sync_times(obj)
-                name = obj["metadata"]["name"]
-                if essence == seen.get(name):
-                    self.refreshes += 1
-                else:
-                    self.writes += 1
-                    self.changes.append((event["type"], name, seen.get(name), essence))
-                seen[name] = essence
-
-        def guarded() -> None:
-            with contextlib.suppress(urllib3.exceptions.ProtocolError):  # stop() closes the stream
-                run()
-
-        self._thread = threading.Thread(target=guarded, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._watch.stop()
-
-
-def describe_change(before: Any, after: Any) -> str:
-    """Which parts of (annotations, spec, status without lastSyncTime) changed."""
-    if before is None:
-        return "new object"
-    parts = []
-    for label, old, new in zip(("annotations", "spec", "status"), before, after, strict=True):
-        if old != new:
-            keys = sorted(k for k in {*(old or {}), *(new or {})} if (old or {}).get(k) != (new or {}).get(k))
-            parts.append(f"{label}: {', '.join(keys)}")
-    return "; ".join(parts)
-
-
 def measure_rest(world: World, intervals: int) -> tuple[float, float, float]:
     """(source lists per source per interval, writes per CR per interval, lastSyncTime refreshes
     per CR per interval) over ``intervals`` poll intervals, after one interval to settle."""
@@ -305,41 +228,6 @@ def measure_rest(world: World, intervals: int) -> tuple[float, float, float]:
         print(f"  write at rest: {kind} {name}: {describe_change(before, after)}", flush=True)
     per_cr = world.n * intervals
     return lists / (len(SOURCES) * per_cr), (writes.writes + events) / per_cr, writes.refreshes / per_cr
-
-
-@contextlib.contextmanager
-def profiled(world: World, folder: str | None) -> Iterator[None]:
-    """With ``folder``: py-spy records the operator, webhook and emulator meanwhile
-    (collapsed stacks of the thread holding the GIL: where CPU goes; ``pip install py-spy``)."""
-    if not folder:
-        yield
-        return
-    processes = [*(op.process for op in world.operators), world.webhook, world.emulator.process]
-    recorders = [
-        subprocess.Popen(
-            [
-                "py-spy",
-                "record",
-                "--gil",
-                "--nonblocking",
-                "--format",
-                "raw",
-                "-p",
-                str(p.pid),
-                "-o",
-                str(Path(folder) / f"{p.name}-{p.pid}.txt"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in processes
-    ]
-    try:
-        yield
-    finally:
-        for recorder in recorders:
-            recorder.send_signal(signal.SIGINT)
-            recorder.wait(timeout=30)
 
 
 def burst(world: World, round_: int, timeout: float = 600) -> float:
@@ -433,7 +321,8 @@ def main() -> None:
             f"at rest: lists/source/interval={lists:.3f} writes/CR/interval={writes:.3f} "
             f"lastSyncTime refreshes/CR/interval={refreshes:.3f} rss_mb={world.rss_mb():.0f}"
         )
-        with profiled(world, args.profile):
+        processes = [*(op.process for op in world.operators), world.webhook, world.emulator.process]
+        with profiled(processes, args.profile):
             burst_s = burst(world, 1)
         log.line(f"burst_s={burst_s:.1f}")
         restart_ready_s, restart_burst_s, full_lists = restart(world, 2)
