@@ -25,18 +25,20 @@ from typing import Any
 
 from calsync_operator.conditions import format_time
 from calsync_operator.copyindex import CopyIndex
+from calsync_operator.deleteguard import DeleteGuard, DeleteWindow, judge_deletes
 from calsync_operator.executor import Counts, ExecutionReport, PlanExecutor
 from calsync_operator.filters import outside_window, skip_reason, window_bounds
-from calsync_operator.google.types import CalendarClient, Event, SyncTokenExpired
+from calsync_operator.google.types import (
+    CalendarClient,
+    Event,
+    GoogleError,
+    QuotaExhausted,
+    SyncTokenExpired,
+)
 from calsync_operator.identity import TAG_SOURCE, copy_event_id, source_key
 from calsync_operator.model import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
-from calsync_operator.planner import (
-    DeleteGuard,
-    Plan,
-    judge_deletes,
-    plan_source_changes,
-    sweep_candidates,
-)
+from calsync_operator.planner import Plan, plan_source_changes, sweep_candidates
+from calsync_operator.writefailures import FailedWrite, FailedWrites, failed_write, settle
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class SourceState:
     last_full_sync_time: str | None = None
     counts: Counts = field(default_factory=Counts)
     last_error: str | None = None
+    delete_window: DeleteWindow = field(default_factory=DeleteWindow)
+    held_deletes: int = 0  # copy deletions the guard holds back until confirmed
+    failed_writes: FailedWrites = field(default_factory=FailedWrites)
 
     @property
     def key(self) -> str:
@@ -63,6 +68,9 @@ class SourceState:
             "lastFullSyncTime": self.last_full_sync_time,
             "counts": self.counts.as_status(),
             "lastError": self.last_error,
+            "recentDeletes": self.delete_window.to_status(),
+            "heldDeletes": self.held_deletes,
+            "failedWrites": self.failed_writes.to_status(),
         }
 
     @classmethod
@@ -78,6 +86,9 @@ class SourceState:
             last_full_sync_time=status.get("lastFullSyncTime"),
             counts=Counts(*(int(counts.get(k, 0)) for k in ("created", "updated", "deleted", "skipped"))),
             last_error=status.get("lastError"),
+            delete_window=DeleteWindow.from_status(status.get("recentDeletes")),
+            held_deletes=int(status.get("heldDeletes") or 0),
+            failed_writes=FailedWrites.from_status(status.get("failedWrites")),
         )
 
 
@@ -96,13 +107,26 @@ class SyncOutcome:
         return self.report.counts if self.report is not None else Counts()
 
 
+class TargetUnreadable(GoogleError):
+    """The target calendar could not be listed: the target is to blame, not the source."""
+
+    def __init__(self, target_calendar_id: str, error: GoogleError) -> None:
+        super().__init__(error.status, error.reason, error.message, retry_after=error.retry_after)
+        self.target_calendar_id = target_calendar_id
+
+
 def load_copy_index(
     target_client: CalendarClient, target_calendar_id: str, source_calendar_id: str
 ) -> CopyIndex:
     """Rebuild the index of one source's copies from the target (one filtered listing)."""
-    listing = target_client.list_events(
-        target_calendar_id, private_extended_property=f"{TAG_SOURCE}={source_calendar_id}"
-    )
+    try:
+        listing = target_client.list_events(
+            target_calendar_id, private_extended_property=f"{TAG_SOURCE}={source_calendar_id}"
+        )
+    except QuotaExhausted:
+        raise  # the credential's daily limit, handled as such
+    except GoogleError as exc:
+        raise TargetUnreadable(target_calendar_id, exc) from exc
     return CopyIndex.from_listing(source_calendar_id, listing.events)
 
 
@@ -243,7 +267,15 @@ def sync_source(
         # Listed events come last: the later entry of an id wins in the planner.
         changed = _exceptions_of_recopied_series(source_client, source, index, changed, spec, now) + changed
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
-    guard = judge_deletes(plan, index, spec.max_delete_fraction)
+    live_before = index.live_count()
+    guard = judge_deletes(
+        source_calendar_id=source.calendar_id,
+        planned=sum(1 for op in plan.ops if op.deletes_copy),
+        live_copies=live_before,
+        max_fraction=spec.max_delete_fraction,
+        window=state.delete_window,
+        now=now,
+    )
     held = guard.tripped and not confirm_delete
     if spec.dry_run:
         return SyncOutcome(state, index, plan, None, guard, full)
@@ -264,5 +296,33 @@ def sync_source(
         last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
         counts=state.counts + report.counts,
         last_error=(guard.message if held else None) or report.error_summary(),
+        delete_window=_window_after(state.delete_window, guard, report, now, live_before, confirm_delete),
+        held_deletes=guard.deletes if held else 0,
+        # Non-retryable failures let the token move on only because they are remembered here.
+        failed_writes=settle(
+            state.failed_writes, _failures(report), {str(e["id"]) for e in changed}, full_listing=full
+        ),
     )
     return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _failures(report: ExecutionReport) -> list[FailedWrite]:
+    # An original kept because its copy failed is that copy's failure: counted once.
+    return [
+        failed_write(r.op.kind.value, r.op.source_event_id, r.error) for r in report.failures if r.attempted
+    ]
+
+
+def _window_after(
+    window: DeleteWindow,
+    guard: DeleteGuard,
+    report: ExecutionReport,
+    now: datetime,
+    live_before: int,
+    confirmed: bool,
+) -> DeleteWindow:
+    """The delete guard's window after this pass: a confirmed release starts a new one."""
+    if guard.tripped and confirmed:
+        return DeleteWindow()
+    deleted = sum(1 for r in report.results if r.ok and r.attempted and r.op.deletes_copy)
+    return window.after(now, live_before, deleted)

@@ -19,7 +19,7 @@ from calsync_operator import metrics
 from calsync_operator.alerts import Notice
 from calsync_operator.channelstep import ChannelStepResult, reconcile_channels
 from calsync_operator.conditions import ReadyReason
-from calsync_operator.engine import SourceState, SyncOutcome, sync_source
+from calsync_operator.engine import SourceState, SyncOutcome, TargetUnreadable, sync_source
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.retry import is_retryable
 from calsync_operator.google.types import AuthExpired, GoogleError, QuotaExhausted
@@ -186,6 +186,15 @@ async def source_pass(
         metrics.SYNCS.labels(result="auth_expired").inc()
         result.entry = replace(result.entry, last_error=str(problem))
         return result
+    except TargetUnreadable as exc:
+        message = target_problem(exc, spec)
+        mem.sync_problems[TARGET_PROBLEM] = (ReadyReason.TARGET_ERROR, message)
+        metrics.SYNCS.labels(result="error").inc()
+        result.entry = replace(result.entry, last_error=message)
+        result.retry_after = (
+            (exc.retry_after or ctx.settings.retry_delay_seconds) if is_retryable(exc) else None
+        )
+        return result
     except GoogleError as exc:
         reason = ReadyReason.QUOTA_EXCEEDED if isinstance(exc, QuotaExhausted) else ReadyReason.GOOGLE_ERROR
         message = f"Syncing source {source.calendar_id} failed: {exc}"
@@ -201,6 +210,7 @@ async def source_pass(
         return result
     mem.indexes[key] = outcome.index
     mem.sync_problems.pop(key, None)
+    mem.sync_problems.pop(TARGET_PROBLEM, None)  # the target was read (or not needed)
     mem.quota_until.pop(key, None)
     for ref in (source.credentials, spec.target.credentials):
         if ref is not None:
@@ -210,8 +220,40 @@ async def source_pass(
     refresh_after = max(60.0, 2 * (ctx.settings.poll_seconds_override or spec.poll_interval_seconds))
     result.entry = _entry_from_outcome(result.entry, outcome, request.pushes.get(key), now, refresh_after)
     result.plan = outcome.plan if spec.dry_run else None
+    result.retry_after = _write_retry(ctx, mem, key, outcome, spec)
     _observe_push_latency(obj, key, outcome, request.pushes.get(key), ctx.now())
     return result
+
+
+TARGET_PROBLEM = "target"  # one key for the target's problem: every source would report it
+
+
+def target_problem(exc: TargetUnreadable, spec: CalendarSyncSpec) -> str:
+    """The target is to blame: say which calendar, what Google said, and what to check."""
+    ref = spec.target.credentials
+    secret = f"Secret {ref.name!r}" if ref is not None else "the target's Secret"
+    said = f"{exc.status} {exc.reason}" if exc.reason else f"{exc.status} (Google gave no reason)"
+    hint = (
+        f"check spec.target.calendarId (Google Calendar > Settings > the calendar > Integrate "
+        f"calendar > Calendar ID) and that the Google account of {secret} can change events in it"
+        if exc.status in (400, 403, 404)
+        else "retried later"
+    )
+    return f"The target calendar {exc.target_calendar_id!r} cannot be read: {said}; {hint}."
+
+
+def _write_retry(
+    ctx: OperatorContext, mem: ResourceMemory, key: str, outcome: SyncOutcome, spec: CalendarSyncSpec
+) -> float | None:
+    """Writes that failed for a reason Google may get over are retried with back-off: the
+    retry delay, doubled on every pass that still fails them, at most the poll interval."""
+    if not outcome.state.failed_writes.retrying:
+        mem.write_retries.pop(key, None)
+        return None
+    streak = mem.write_retries.get(key, 0) + 1
+    mem.write_retries[key] = streak
+    poll = ctx.settings.poll_seconds_override or spec.poll_interval_seconds
+    return float(min(ctx.settings.retry_delay_seconds * 2 ** min(streak - 1, 16), poll))
 
 
 class PassAborted(Exception):
@@ -263,7 +305,10 @@ def _entry_from_outcome(
         and (now - recorded).total_seconds() < refresh_after
     ):
         return replace(
-            entry, last_handled_push=push or entry.last_handled_push, last_error=state.last_error or ""
+            entry,
+            last_handled_push=push or entry.last_handled_push,
+            last_error=state.last_error or "",
+            failed_writes=state.failed_writes,
         )
     return replace(
         entry,
@@ -274,6 +319,9 @@ def _entry_from_outcome(
         last_error=state.last_error or "",
         copies=outcome.index.live_count(),
         last_handled_push=push or entry.last_handled_push,
+        delete_window=state.delete_window,
+        held_deletes=state.held_deletes,
+        failed_writes=state.failed_writes,
     )
 
 
@@ -302,6 +350,7 @@ async def drop_removed_source(
     mem.indexes.pop(entry.key, None)
     for problems in (mem.sync_problems, mem.channel_problems, mem.guards):
         problems.pop(entry.key, None)
+    mem.write_retries.pop(entry.key, None)
     mem.quota_until.pop(entry.key, None)
     metrics.forget_resource(obj.namespace, obj.name, [entry.key])
     ref = mem.source_secrets.pop(entry.key, None)

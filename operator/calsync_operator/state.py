@@ -89,6 +89,7 @@ class ResourceMemory:
     channel_problems: dict[str, str] = field(default_factory=dict)
     guards: dict[str, str] = field(default_factory=dict)
     quota_until: dict[str, datetime] = field(default_factory=dict)  # source key → end of back-off
+    write_retries: dict[str, int] = field(default_factory=dict)  # source key → passes failing writes
     full_pass_done: bool = False
     deletes_confirmed: bool = False  # a pass used calsync.dev/confirm-delete: remove it
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from

@@ -19,8 +19,10 @@ from typing import Any
 
 from calsync_operator.channels import ChannelRecord
 from calsync_operator.conditions import format_time
+from calsync_operator.deleteguard import DeleteWindow
 from calsync_operator.planner import OpKind, Plan, PlannedOp
 from calsync_operator.times import try_parse_time
+from calsync_operator.writefailures import FailedWrites
 
 COUNT_KEYS = ("created", "updated", "deleted", "skipped")
 PLAN_OPERATIONS_LIMIT = 100  # the CRD's maxItems for status.plan.operations
@@ -41,6 +43,9 @@ class SourceStatus:
     last_error: str = ""
     channel: ChannelRecord | None = None
     previous_channel: ChannelRecord | None = None
+    delete_window: DeleteWindow = field(default_factory=DeleteWindow)
+    held_deletes: int = 0
+    failed_writes: FailedWrites = field(default_factory=FailedWrites)
 
     def to_status(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"calendarId": self.calendar_id, "key": self.key}
@@ -61,6 +66,12 @@ class SourceStatus:
             entry["channel"] = self.channel.to_status()
         if self.previous_channel is not None:
             entry["previousChannel"] = self.previous_channel.to_status()
+        if self.delete_window.records:
+            entry["recentDeletes"] = self.delete_window.to_status()
+        if self.held_deletes:
+            entry["heldDeletes"] = self.held_deletes
+        if self.failed_writes:
+            entry["failedWrites"] = self.failed_writes.to_status()
         return entry
 
     @classmethod
@@ -80,6 +91,9 @@ class SourceStatus:
             last_error=str(raw.get("lastError", "") or ""),
             channel=ChannelRecord.from_status(raw.get("channel")),
             previous_channel=ChannelRecord.from_status(raw.get("previousChannel")),
+            delete_window=DeleteWindow.from_status(raw.get("recentDeletes")),
+            held_deletes=int(raw.get("heldDeletes") or 0),
+            failed_writes=FailedWrites.from_status(raw.get("failedWrites")),
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import kopf
@@ -113,8 +113,13 @@ async def run_pass(
         webhook_url_set=ctx.settings.webhook_url is not None,
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
+    # Failed writes live in status (they outlive the process): Ready is read from there.
+    writes = {
+        e.key: f"Source {e.calendar_id}: {e.failed_writes.summary()}" for e in entries if e.failed_writes
+    }
+    problems = replace(mem.problems(), writes=writes)
     conditions = decide_conditions(
-        before.get("conditions"), situation, mem.problems(), generation=obj.generation, now=now
+        before.get("conditions"), situation, problems, generation=obj.generation, now=now
     )
     plans = [(r.entry.calendar_id, r.plan) for r in results.values() if r.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
