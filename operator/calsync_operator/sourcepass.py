@@ -187,13 +187,14 @@ async def source_pass(
         result.entry = replace(result.entry, last_error=str(problem))
         return result
     except TargetUnreadable as exc:
+        # One problem for the target, however many sources ran into it; an outage is Google's.
         message = target_problem(exc, spec)
-        mem.sync_problems[TARGET_PROBLEM] = (ReadyReason.TARGET_ERROR, message)
+        retryable = is_retryable(exc)
+        reason = ReadyReason.GOOGLE_ERROR if retryable else ReadyReason.TARGET_ERROR
+        mem.sync_problems[TARGET_PROBLEM] = (reason, message)
         metrics.SYNCS.labels(result="error").inc()
         result.entry = replace(result.entry, last_error=message)
-        result.retry_after = (
-            (exc.retry_after or ctx.settings.retry_delay_seconds) if is_retryable(exc) else None
-        )
+        result.retry_after = (exc.retry_after or ctx.settings.retry_delay_seconds) if retryable else None
         return result
     except GoogleError as exc:
         reason = ReadyReason.QUOTA_EXCEEDED if isinstance(exc, QuotaExhausted) else ReadyReason.GOOGLE_ERROR
@@ -234,10 +235,10 @@ def target_problem(exc: TargetUnreadable, spec: CalendarSyncSpec) -> str:
     secret = f"Secret {ref.name!r}" if ref is not None else "the target's Secret"
     said = f"{exc.status} {exc.reason}" if exc.reason else f"{exc.status} (Google gave no reason)"
     hint = (
-        f"check spec.target.calendarId (Google Calendar > Settings > the calendar > Integrate "
+        "retried later"
+        if is_retryable(exc)
+        else f"check spec.target.calendarId (Google Calendar > Settings > the calendar > Integrate "
         f"calendar > Calendar ID) and that the Google account of {secret} can change events in it"
-        if exc.status in (400, 403, 404)
-        else "retried later"
     )
     return f"The target calendar {exc.target_calendar_id!r} cannot be read: {said}; {hint}."
 
