@@ -14,7 +14,6 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from calsync_operator.copyindex import CopyEntry, CopyIndex, is_instance_id
 from calsync_operator.filters import SkipReason, outside_window, skip_reason

@@ -67,16 +67,10 @@ def test_newly_filtered_event_loses_its_copy_and_own_copies_are_skipped() -> Non
 
 def test_series_exceptions_follow_their_master() -> None:
     master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
-    moved = timed(
-        "m_20261126T080000Z",
-        "Moved",
-        hours_from_now=30,
-        recurringEventId="m",
-        originalStartTime={"dateTime": "2026-11-26T08:00:00Z"},
-    )
-    gone = cancelled(
-        "m_20261203T080000Z", recurringEventId="m", originalStartTime={"dateTime": "2026-12-03T08:00:00Z"}
-    )
+    moved = timed("m_20261126T080000Z", "Moved", hours_from_now=30, recurringEventId="m",
+                  originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
+    gone = cancelled("m_20261203T080000Z", recurringEventId="m",
+                     originalStartTime={"dateTime": "2026-12-03T08:00:00Z"})
     p = plan([moved, gone, master])
     assert kinds(p) == [("insert", "m"), ("update", moved["id"]), ("delete", gone["id"])]
     assert p.ops[1].copy_id == cid("m") + "_20261126T080000Z"
@@ -99,12 +93,8 @@ def test_index_rebuilt_from_a_target_listing_knows_cancelled_occurrences_listed_
     series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     master_copy = render_copy(series, spec(), SRC, copy_id=cid("m"))
     listing = [
-        {
-            "id": cid("m") + "_20261203T080000Z",
-            "status": "cancelled",
-            "recurringEventId": cid("m"),
-            "originalStartTime": {"dateTime": "2026-12-03T08:00:00Z"},
-        },
+        {"id": cid("m") + "_20261203T080000Z", "status": "cancelled", "recurringEventId": cid("m"),
+         "originalStartTime": {"dateTime": "2026-12-03T08:00:00Z"}},
         {"id": cid("gone"), "status": "cancelled"},  # a deleted copy: nothing to remember
         master_copy,
     ]
@@ -137,9 +127,8 @@ def test_exception_of_an_uncopied_series_is_skipped() -> None:
 
 
 def test_instances_mode_copies_each_occurrence_as_an_event() -> None:
-    occurrence = timed(
-        "m_20261126T080000Z", recurringEventId="m", originalStartTime={"dateTime": "2026-11-26T08:00:00Z"}
-    )
+    occurrence = timed("m_20261126T080000Z", recurringEventId="m",
+                       originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
     p = plan([occurrence], the_spec=spec(recurring=RecurringMode.INSTANCES))
     assert kinds(p) == [("insert", occurrence["id"])]
     assert p.ops[0].copy_id == cid(occurrence["id"])
@@ -155,12 +144,8 @@ def test_sweep_after_full_listing_deletes_copies_whose_source_is_gone() -> None:
 
 def test_sweep_after_a_recurring_mode_switch_removes_the_other_modes_copies() -> None:
     series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
-    exception = timed(
-        "m_20261126T080000Z",
-        "Moved",
-        recurringEventId="m",
-        originalStartTime={"dateTime": "2026-11-26T08:00:00Z"},
-    )
+    exception = timed("m_20261126T080000Z", "Moved", recurringEventId="m",
+                      originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
     instances = spec(recurring=RecurringMode.INSTANCES)
     per_occurrence = index_of([exception], instances)  # left by instances mode
     p = plan([series, exception], per_occurrence, full_listing=True)
@@ -191,7 +176,8 @@ def test_source_cleanup_deletes_originals_after_their_writes_and_keeps_copies() 
 
 
 def test_plan_summary_respects_privacy() -> None:
-    summary = plan_status([(SRC_A, plan([timed("e1", "Secret")], the_spec=spec(privacy=Privacy.BUSY)))], NOW)
+    busy = plan([timed("e1", "Secret")], the_spec=spec(privacy=Privacy.BUSY))
+    summary = plan_status([(SRC_A, busy)], NOW)
     assert summary["counts"]["insert"] == 1
     assert summary["operations"] == [
         {"op": "insert", "sourceCalendarId": SRC_A, "eventId": "e1", "copyId": cid("e1"), "summary": "Busy"}

@@ -96,7 +96,7 @@ def test_writes_failing_after_retries_make_ready_false_once_and_recover_once(
         assert "3 write(s) to Google failed" in message
         assert "500 backendError" in message
         failed = source_status(obj, PERSONAL)["failedWrites"]
-        assert failed["count"] == 3 and failed["retrying"] == 3
+        assert (failed["count"], failed["retrying"]) == (3, 3)
         assert world.copies() == []
         eventually(lambda: len(world.events_of("SyncFailed")) == 1 and len(world.mail.mails) == 1)
         assert world.events_of("SyncFailed")[0]["type"] == "Warning"
