@@ -18,6 +18,7 @@ from operator_harness import (
     NAME,
     NAMESPACE,
     PERSONAL,
+    TOKENS,
     World,
     condition,
     eventually,
@@ -113,3 +114,28 @@ def test_writes_failing_after_retries_make_ready_false_once_and_recover_once(
     assert "recovered" in world.mail.mails[1]["subject"]
     assert len(world.events_of("SyncFailed")) == 1
     assert len(world.events_of("Recovered")) == 1
+
+
+def test_a_bad_target_id_blames_the_target_with_a_reason_and_a_hint(world: World) -> None:
+    world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    manifest = world.example()
+    bad = "tgt/../odd?#%@example.com"
+    manifest["spec"]["target"]["calendarId"] = bad
+    with world.operator():
+        for secret, refresh_token in TOKENS.items():
+            world.token_secret(secret, refresh_token)
+        world.kube.create(manifest)
+        obj = world.wait(
+            lambda o: (
+                condition(o, "Ready").get("status") == "False"
+                and condition(o, "Ready").get("reason") not in ("Syncing", None)
+            )
+        )
+    ready_condition = condition(obj, "Ready")
+    assert ready_condition["reason"] == "TargetError"
+    message = ready_condition["message"]
+    assert message.startswith(f"The target calendar {bad!r} cannot be read: 404")
+    assert "check spec.target.calendarId" in message
+    assert "central-token" in message
+    assert "(and " not in message  # one problem, not one per source
+    assert "Syncing source" not in message
