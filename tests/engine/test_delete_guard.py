@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from calsync_operator.deleteguard import DELETE_WINDOW, GUARD_MIN_DELETES, DeleteWindow, judge_deletes
-from calsync_operator.engine import SourceState
-from calsync_operator.google.types import Event, WriteKind
+from calsync_operator.sync.deleteguard import DELETE_WINDOW, GUARD_MIN_DELETES, DeleteWindow, judge_deletes
+from calsync_operator.sync.engine import SourceState
+from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
 

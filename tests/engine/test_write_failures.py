@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from calsync_operator.google.types import Event, WriteKind
-from calsync_operator.model import Delivery
-from calsync_operator.writefailures import MAX_REMEMBERED, FailedWrites, failed_write, settle
+from calsync_operator.api.spec import Delivery
+from calsync_operator.sync.port import Event, WriteKind
+from calsync_operator.sync.writefailures import MAX_REMEMBERED, FailedWrites, failed_write, settle
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
 

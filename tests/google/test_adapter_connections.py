@@ -10,7 +10,7 @@ import pytest
 from adapter_support import inserts, make_client, new_calendar
 
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.google.types import WriteKind, WriteOp
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 
 def kill_kept_alive_connections(client: object) -> int:

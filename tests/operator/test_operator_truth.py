@@ -26,10 +26,10 @@ from operator_harness import (
     source_status,
 )
 
-from calsync_operator.cli import main
-from calsync_operator.google.types import WriteKind, WriteOp
-from calsync_operator.identity import CONFIRM_DELETE_ANNOTATION, TAG_SOURCE
+from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, TAG_SOURCE
+from calsync_operator.cli.main import main
 from calsync_operator.kubeemu import ThreadedKubeEmulator
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 
 def personal_copies(world: World) -> int:

@@ -1,0 +1,132 @@
+"""The delete guard, judged over a sliding window of time rather than per pass (pure).
+
+``maxDeleteFraction`` protects the target from a source that empties: revoked access, a bad
+filter, a calendar deleted event by event. Pushes hand the engine a few changes per pass, so a
+calendar emptied one event at a time never shows more than a handful of deletions in any single
+pass; judging each pass alone lets all of them through. So the guard adds up the copy deletions
+of the last ``DELETE_WINDOW`` (one hour) and compares them with the copies the source had when
+the first of those deletions happened:
+
+    deleted in the window + planned now  >  maxDeleteFraction x copies at the window's start
+
+(and more than ``GUARD_MIN_DELETES``, so that deleting 1 of 3 events never trips it). A stream of
+single deletions therefore trips the guard exactly when one batch of the same size would.
+
+The window is plain data in ``status.sources[].recentDeletes``: one record per minute with
+deletions (its time, the live copies before its first deletion, how many were deleted), records
+older than the window fall out. A confirmed release (``calsync.dev/confirm-delete``) starts a new
+window: the user accepted the new, smaller calendar as the baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from calsync_operator.api.conditions import format_time
+from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION
+from calsync_operator.api.times import try_parse_time
+
+DELETE_WINDOW = timedelta(hours=1)
+# Small numbers never trip the guard: deleting 1 of 3 copies is a user deleting an event,
+# not a mass deletion (the guard exists for revoked access, emptied calendars, bad filters).
+GUARD_MIN_DELETES = 5
+_BUCKET = timedelta(minutes=1)  # deletions within a minute share one record (at most 61 kept)
+
+
+@dataclass(frozen=True)
+class DeleteRecord:
+    time: datetime
+    copies: int  # live copies before the first deletion of this record
+    deleted: int
+
+    def to_status(self) -> dict[str, Any]:
+        return {"time": format_time(self.time), "copies": self.copies, "deleted": self.deleted}
+
+
+@dataclass(frozen=True)
+class DeleteWindow:
+    """Copy deletions of one source within the last ``DELETE_WINDOW``, oldest first."""
+
+    records: tuple[DeleteRecord, ...] = ()
+
+    def current(self, now: datetime) -> DeleteWindow:
+        """The records still inside the window at ``now``."""
+        return DeleteWindow(tuple(r for r in self.records if now - r.time < DELETE_WINDOW))
+
+    @property
+    def deleted(self) -> int:
+        return sum(r.deleted for r in self.records)
+
+    def baseline(self, live_copies: int) -> int:
+        """The copies the source had when the window's deletions began."""
+        return self.records[0].copies if self.records else live_copies
+
+    def after(self, now: datetime, copies_before: int, deleted: int) -> DeleteWindow:
+        """This window with ``deleted`` more deletions at ``now``."""
+        window = self.current(now)
+        if deleted <= 0:
+            return window
+        last = window.records[-1] if window.records else None
+        if last is not None and now - last.time < _BUCKET:
+            merged = DeleteRecord(last.time, last.copies, last.deleted + deleted)
+            return DeleteWindow((*window.records[:-1], merged))
+        return DeleteWindow((*window.records, DeleteRecord(now, copies_before, deleted)))
+
+    def to_status(self) -> list[dict[str, Any]]:
+        return [r.to_status() for r in self.records]
+
+    @classmethod
+    def from_status(cls, raw: Sequence[Any] | None) -> DeleteWindow:
+        records = []
+        for item in raw or ():
+            if not isinstance(item, Mapping):
+                continue
+            moment = try_parse_time(item.get("time"))
+            if moment is not None:
+                records.append(DeleteRecord(moment, int(item.get("copies", 0)), int(item.get("deleted", 0))))
+        return cls(tuple(sorted(records, key=lambda r: r.time)))
+
+
+@dataclass(frozen=True)
+class DeleteGuard:
+    """The verdict on a pass's copy deletions, together with the window's earlier ones."""
+
+    source_calendar_id: str
+    existing: int  # copies at the start of the window
+    deletes: int  # planned by this pass
+    max_fraction: float
+    tripped: bool
+    earlier: int = 0  # already deleted within the window
+
+    @property
+    def message(self) -> str:
+        total = self.earlier + self.deletes
+        share = total / self.existing if self.existing else 1.0
+        earlier = f" after {self.earlier} deleted within the last hour" if self.earlier else ""
+        return (
+            f"the sync of source {self.source_calendar_id!r} would delete {self.deletes} copies"
+            f"{earlier}: {total} of the {self.existing} copies it had ({share:.0%}), more than "
+            f"maxDeleteFraction {self.max_fraction}; these {self.deletes} deletions are held: if "
+            f"this is intended, annotate the CalendarSync with {CONFIRM_DELETE_ANNOTATION}=true "
+            f"or raise spec.maxDeleteFraction"
+        )
+
+
+def judge_deletes(
+    *,
+    source_calendar_id: str,
+    planned: int,
+    live_copies: int,
+    max_fraction: float,
+    window: DeleteWindow,
+    now: datetime,
+) -> DeleteGuard:
+    """Would ``planned`` more copy deletions take the window over ``max_fraction``?"""
+    current = window.current(now)
+    baseline = current.baseline(live_copies)
+    total = current.deleted + planned
+    tripped = planned > 0 and total > GUARD_MIN_DELETES and total > max_fraction * baseline
+    return DeleteGuard(source_calendar_id, baseline, planned, max_fraction, tripped, earlier=current.deleted)
