@@ -27,7 +27,9 @@ def judge(planned: int, live: int, window: DeleteWindow, minutes: float = 0) -> 
 def test_one_pass_trips_above_the_fraction_and_the_minimum_only() -> None:
     assert judge(21, 100, DeleteWindow())
     assert not judge(19, 100, DeleteWindow())
-    assert not judge(GUARD_MIN_DELETES, 10, DeleteWindow())  # deleting 1 of 3 is a user, not a wipe
+    assert not judge(1, 3, DeleteWindow())  # deleting 1 of 3 is a user, not a wipe
+    assert not judge(GUARD_MIN_DELETES, 10, DeleteWindow())
+    assert judge(GUARD_MIN_DELETES + 1, 10, DeleteWindow())
     assert not judge(0, 0, DeleteWindow())
 
 
@@ -39,10 +41,12 @@ def test_single_deletions_add_up_within_the_hour_against_the_copies_at_its_start
             break
         window = window.after(NOW + timedelta(minutes=n), live, 1)
         live -= 1
-    # The same verdict as one pass of 6 deletions of 20: more than 5 and more than 20 %.
-    assert tripped_at == GUARD_MIN_DELETES
+    # The same verdict as one pass of 5 deletions of 20: more than 20 % (4).
+    assert tripped_at == 4
+    assert not judge(4, 20, DeleteWindow())
+    assert judge(5, 20, DeleteWindow())
     assert window.baseline(live) == 20
-    assert window.deleted == GUARD_MIN_DELETES
+    assert window.deleted == 4
 
 
 def test_deletions_older_than_the_window_fall_out_and_minutes_share_a_record() -> None:
@@ -82,8 +86,8 @@ def test_a_calendar_emptied_by_pushes_trips_the_guard_and_confirming_deletes_the
     state: SourceState = world.states[(TARGET, SRC_A)]
 
     assert outcome.guard.tripped
-    assert len(world.copies(TARGET)) == 20 - GUARD_MIN_DELETES  # nothing beyond what is allowed
-    assert held == 16 - GUARD_MIN_DELETES  # every later deletion is held, and shown
+    assert len(world.copies(TARGET)) == 16  # 4 of 20 (maxDeleteFraction 0.2), nothing beyond
+    assert held == 12  # every later deletion is held, and shown
     assert "maxDeleteFraction" in (state.last_error or "")
     assert state.to_status()["heldDeletes"] == held
 

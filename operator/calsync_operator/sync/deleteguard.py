@@ -9,7 +9,8 @@ the first of those deletions happened:
 
     deleted in the window + planned now  >  maxDeleteFraction x copies at the window's start
 
-(and more than ``GUARD_MIN_DELETES``, so that deleting 1 of 3 events never trips it). A stream of
+(and more than ``GUARD_MIN_DELETES``, so that deleting 1 of 3 events never trips it: on a small
+calendar a few deletions are a person tidying up, not a wipe). A stream of
 single deletions therefore trips the guard exactly when one batch of the same size would.
 
 The window is plain data in ``status.sources[].recentDeletes``: one record per minute with
@@ -32,7 +33,8 @@ from calsync_operator.api.times import try_parse_time
 DELETE_WINDOW = timedelta(hours=1)
 # Small numbers never trip the guard: deleting 1 of 3 copies is a user deleting an event,
 # not a mass deletion (the guard exists for revoked access, emptied calendars, bad filters).
-GUARD_MIN_DELETES = 5
+# From 15 copies on (at the default 0.2) the fraction is the limit: 20 copies allow 4.
+GUARD_MIN_DELETES = 3
 _BUCKET = timedelta(minutes=1)  # deletions within a minute share one record (at most 61 kept)
 
 
