@@ -187,15 +187,7 @@ async def source_pass(
         result.entry = replace(result.entry, last_error=str(problem))
         return result
     except TargetUnreadable as exc:
-        # One problem for the target, however many sources ran into it; an outage is Google's.
-        message = target_problem(exc, spec)
-        retryable = is_retryable(exc)
-        reason = ReadyReason.GOOGLE_ERROR if retryable else ReadyReason.TARGET_ERROR
-        mem.sync_problems[TARGET_PROBLEM] = (reason, message)
-        metrics.SYNCS.labels(result="error").inc()
-        result.entry = replace(result.entry, last_error=message)
-        result.retry_after = (exc.retry_after or ctx.settings.retry_delay_seconds) if retryable else None
-        return result
+        return _target_failed(ctx, mem, spec, result, exc)
     except GoogleError as exc:
         reason = ReadyReason.QUOTA_EXCEEDED if isinstance(exc, QuotaExhausted) else ReadyReason.GOOGLE_ERROR
         message = f"Syncing source {source.calendar_id} failed: {exc}"
@@ -227,6 +219,24 @@ async def source_pass(
 
 
 TARGET_PROBLEM = "target"  # one key for the target's problem: every source would report it
+
+
+def _target_failed(
+    ctx: OperatorContext,
+    mem: ResourceMemory,
+    spec: CalendarSyncSpec,
+    result: SourceResult,
+    exc: TargetUnreadable,
+) -> SourceResult:
+    """One problem for the target, however many sources ran into it; an outage is Google's."""
+    message = target_problem(exc, spec)
+    retryable = is_retryable(exc)
+    reason = ReadyReason.GOOGLE_ERROR if retryable else ReadyReason.TARGET_ERROR
+    mem.sync_problems[TARGET_PROBLEM] = (reason, message)
+    metrics.SYNCS.labels(result="error").inc()
+    result.entry = replace(result.entry, last_error=message)
+    result.retry_after = (exc.retry_after or ctx.settings.retry_delay_seconds) if retryable else None
+    return result
 
 
 def target_problem(exc: TargetUnreadable, spec: CalendarSyncSpec) -> str:

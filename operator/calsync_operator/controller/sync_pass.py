@@ -32,7 +32,7 @@ from calsync_operator.controller.rules.notices import (
     failing,
 )
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
-from calsync_operator.controller.rules.readiness import Situation, decide_conditions
+from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
 from calsync_operator.controller.rules.status import (
     SourceStatus,
     build_status,
@@ -131,13 +131,8 @@ async def run_pass(
         webhook_url_set=ctx.settings.webhook_url is not None,
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
-    # Failed writes live in status (they outlive the process): Ready is read from there.
-    writes = {
-        e.key: f"Source {e.calendar_id}: {e.failed_writes.summary()}" for e in entries if e.failed_writes
-    }
-    problems = replace(mem.problems(), writes=writes)
     conditions = decide_conditions(
-        before.get("conditions"), situation, problems, generation=obj.generation, now=now
+        before.get("conditions"), situation, _problems(mem, entries), generation=obj.generation, now=now
     )
     plans = [(r.entry.calendar_id, r.plan) for r in results.values() if r.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
@@ -184,6 +179,14 @@ async def announce(
     if failing(after):
         ready = get_condition(after, ConditionType.READY) or {}
         metrics.RECONCILE_ERRORS.labels(reason=str(ready.get("reason"))).inc()
+
+
+def _problems(mem: ResourceMemory, entries: Sequence[SourceStatus]) -> Problems:
+    """What memory knows, plus the failed writes, which live in status (they outlive the process)."""
+    writes = {
+        e.key: f"Source {e.calendar_id}: {e.failed_writes.summary()}" for e in entries if e.failed_writes
+    }
+    return replace(mem.problems(), writes=writes)
 
 
 def _text(value: Any) -> str | None:

@@ -268,14 +268,7 @@ def sync_source(
         changed = _exceptions_of_recopied_series(source_client, source, index, changed, spec, now) + changed
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
     live_before = index.live_count()
-    guard = judge_deletes(
-        source_calendar_id=source.calendar_id,
-        planned=sum(1 for op in plan.ops if op.deletes_copy),
-        live_copies=live_before,
-        max_fraction=spec.max_delete_fraction,
-        window=state.delete_window,
-        now=now,
-    )
+    guard = _judge(plan, live_before, spec, source, state, now)
     held = guard.tripped and not confirm_delete
     if spec.dry_run:
         return SyncOutcome(state, index, plan, None, guard, full)
@@ -304,6 +297,20 @@ def sync_source(
         ),
     )
     return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _judge(
+    plan: Plan, live: int, spec: CalendarSyncSpec, source: Source, state: SourceState, now: datetime
+) -> DeleteGuard:
+    """The delete guard over this pass's copy deletions and the window's earlier ones."""
+    return judge_deletes(
+        source_calendar_id=source.calendar_id,
+        planned=sum(1 for op in plan.ops if op.deletes_copy),
+        live_copies=live,
+        max_fraction=spec.max_delete_fraction,
+        window=state.delete_window,
+        now=now,
+    )
 
 
 def _failures(report: ExecutionReport) -> list[FailedWrite]:
