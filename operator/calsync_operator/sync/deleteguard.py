@@ -33,8 +33,8 @@ from calsync_operator.api.times import try_parse_time
 DELETE_WINDOW = timedelta(hours=1)
 # Small numbers never trip the guard: deleting 1 of 3 copies is a user deleting an event,
 # not a mass deletion (the guard exists for revoked access, emptied calendars, bad filters).
-# From 15 copies on (at the default 0.2) the fraction is the limit: 20 copies allow 4.
-GUARD_MIN_DELETES = 3
+# From 20 copies on (at the default 0.2) the fraction is the limit: 20 copies allow 4, 50 allow 10.
+GUARD_MIN_DELETES = 4
 _BUCKET = timedelta(minutes=1)  # deletions within a minute share one record (at most 61 kept)
 
 
