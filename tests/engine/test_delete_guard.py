@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from calsync_operator.sync.deleteguard import DELETE_WINDOW, GUARD_MIN_DELETES, DeleteWindow, judge_deletes
-from calsync_operator.sync.engine import SourceState
+from calsync_operator.api.records import DELETE_WINDOW, DeleteWindow
+from calsync_operator.api.status import SourceStatus
+from calsync_operator.sync.deleteguard import GUARD_MIN_DELETES, judge_deletes
 from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
@@ -83,7 +84,7 @@ def test_a_calendar_emptied_by_pushes_trips_the_guard_and_confirming_deletes_the
         world.write(SRC_A, WriteKind.DELETE, [gone])
         outcome = world.sync(the_spec, src, now=NOW + timedelta(seconds=10 * n))
         held = outcome.state.held_deletes
-    state: SourceState = world.states[(TARGET, SRC_A)]
+    state: SourceStatus = world.states[(TARGET, SRC_A)]
 
     assert outcome.guard.tripped
     assert len(world.copies(TARGET)) == 16  # 4 of 20 (maxDeleteFraction 0.2), nothing beyond

@@ -175,7 +175,7 @@ def test_source_cleanup_deletes_originals_after_their_writes_and_keeps_copies() 
     assert p.ops[2].requires == ()
 
 
-def test_plan_summary_respects_privacy() -> None:
+def test_plan_status_respects_privacy() -> None:
     busy = plan([timed("e1", "Secret")], the_spec=spec(privacy=Privacy.BUSY))
     summary = plan_status([(SRC_A, busy)], NOW)
     assert summary["counts"]["insert"] == 1

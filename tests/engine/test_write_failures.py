@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from calsync_operator.api.records import MAX_REMEMBERED, FailedWrites
 from calsync_operator.api.spec import Delivery
 from calsync_operator.sync.port import Event, WriteKind
-from calsync_operator.sync.writefailures import MAX_REMEMBERED, FailedWrites, failed_write, settle
+from calsync_operator.sync.writefailures import failed_write, settle
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
 
@@ -94,7 +95,10 @@ def test_an_invite_the_source_account_may_not_send_names_the_reason(world: World
 
 def test_many_failures_are_counted_and_the_first_few_named() -> None:
     many = [failed_write("insert", f"e{n}", None) for n in range(MAX_REMEMBERED + 5)]
-    remembered = settle(FailedWrites(), many, {f"e{n}" for n in range(30)}, full_listing=True)
+    remembered = settle(
+        FailedWrites(), many, {f"e{n}" for n in range(30)}, full_listing=True, now="2026-11-25T08:00:00Z"
+    )
     assert remembered.count == MAX_REMEMBERED + 5
     assert len(remembered.items) == MAX_REMEMBERED
     assert remembered.items[0].error == "not confirmed"
+    assert remembered.since == "2026-11-25T08:00:00Z"  # the back-off grows from here

@@ -31,7 +31,7 @@ from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kube.client import load_configuration
+from calsync_operator.kube.connect import load_configuration
 from calsync_operator.sync.port import WriteKind, WriteOp
 
 try:
@@ -67,7 +67,7 @@ class Cluster:
 
     def __init__(self, cluster: TestCluster, namespace: str, emulator: EmulatorServer) -> None:
         self.test_cluster, self.namespace, self.emulator = cluster, namespace, emulator
-        self.configuration = load_configuration(str(cluster.kubeconfig))
+        self.configuration = load_configuration(str(cluster.kubeconfig))[0]
         self.api = client.ApiClient(self.configuration)
         self.core, self.custom = client.CoreV1Api(self.api), client.CustomObjectsApi(self.api)
         self.name = str(yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"])

@@ -10,86 +10,26 @@ the first of those deletions happened:
     deleted in the window + planned now  >  maxDeleteFraction x copies at the window's start
 
 (and more than ``GUARD_MIN_DELETES``, so that deleting 1 of 3 events never trips it: on a small
-calendar a few deletions are a person tidying up, not a wipe). A stream of
-single deletions therefore trips the guard exactly when one batch of the same size would.
+calendar a few deletions are a person tidying up, not a wipe). A stream of single deletions
+therefore trips the guard exactly when one batch of the same size would.
 
-The window is plain data in ``status.sources[].recentDeletes``: one record per minute with
-deletions (its time, the live copies before its first deletion, how many were deleted), records
-older than the window fall out. A confirmed release (``calsync.dev/confirm-delete``) starts a new
-window: the user accepted the new, smaller calendar as the baseline.
+The window is plain data in ``status.sources[].recentDeletes`` (``api.records.DeleteWindow``);
+records older than the window fall out. A confirmed release (``calsync.dev/confirm-delete``)
+starts a new window: the user accepted the new, smaller calendar as the baseline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from calsync_operator.api.conditions import format_time
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION
-from calsync_operator.api.times import try_parse_time
+from calsync_operator.api.records import DeleteWindow
 
-DELETE_WINDOW = timedelta(hours=1)
 # Small numbers never trip the guard: deleting 1 of 3 copies is a user deleting an event,
 # not a mass deletion (the guard exists for revoked access, emptied calendars, bad filters).
 # From 20 copies on (at the default 0.2) the fraction is the limit: 20 copies allow 4, 50 allow 10.
 GUARD_MIN_DELETES = 4
-_BUCKET = timedelta(minutes=1)  # deletions within a minute share one record (at most 61 kept)
-
-
-@dataclass(frozen=True)
-class DeleteRecord:
-    time: datetime
-    copies: int  # live copies before the first deletion of this record
-    deleted: int
-
-    def to_status(self) -> dict[str, Any]:
-        return {"time": format_time(self.time), "copies": self.copies, "deleted": self.deleted}
-
-
-@dataclass(frozen=True)
-class DeleteWindow:
-    """Copy deletions of one source within the last ``DELETE_WINDOW``, oldest first."""
-
-    records: tuple[DeleteRecord, ...] = ()
-
-    def current(self, now: datetime) -> DeleteWindow:
-        """The records still inside the window at ``now``."""
-        return DeleteWindow(tuple(r for r in self.records if now - r.time < DELETE_WINDOW))
-
-    @property
-    def deleted(self) -> int:
-        return sum(r.deleted for r in self.records)
-
-    def baseline(self, live_copies: int) -> int:
-        """The copies the source had when the window's deletions began."""
-        return self.records[0].copies if self.records else live_copies
-
-    def after(self, now: datetime, copies_before: int, deleted: int) -> DeleteWindow:
-        """This window with ``deleted`` more deletions at ``now``."""
-        window = self.current(now)
-        if deleted <= 0:
-            return window
-        last = window.records[-1] if window.records else None
-        if last is not None and now - last.time < _BUCKET:
-            merged = DeleteRecord(last.time, last.copies, last.deleted + deleted)
-            return DeleteWindow((*window.records[:-1], merged))
-        return DeleteWindow((*window.records, DeleteRecord(now, copies_before, deleted)))
-
-    def to_status(self) -> list[dict[str, Any]]:
-        return [r.to_status() for r in self.records]
-
-    @classmethod
-    def from_status(cls, raw: Sequence[Any] | None) -> DeleteWindow:
-        records = []
-        for item in raw or ():
-            if not isinstance(item, Mapping):
-                continue
-            moment = try_parse_time(item.get("time"))
-            if moment is not None:
-                records.append(DeleteRecord(moment, int(item.get("copies", 0)), int(item.get("deleted", 0))))
-        return cls(tuple(sorted(records, key=lambda r: r.time)))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The sync decision as a pure function: (source changes, existing copies, spec) → a Plan.
 
-No I/O happens here, so every rule of DESIGN §4 is tested on plain dicts: deterministic copy
+No I/O happens here, so every rule of docs/design.md §4 is tested on plain dicts: deterministic copy
 ids, render hashes (an unchanged event plans nothing), loop prevention and filters (skips with
 a reason; a copy whose event became filtered out is deleted), recurring series (exceptions
 are written onto the copied series' occurrence ids, after the series itself), invite
