@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from cli_support import unreachable_kubeconfig
+from cli_support import run_auth_headless, unreachable_kubeconfig
 
 from calsync_operator.auth.command import execute
 from calsync_operator.cli.main import build_parser, main
@@ -275,46 +275,14 @@ def test_a_missing_namespace_is_named_before_the_browser_opens(
 def test_headless_machine_prints_the_url_once_and_completes_on_the_redirect(
     kube: ThreadedKubeEmulator, emulator: EmulatorServer, client_secrets: Path, kubeconfig: Path
 ) -> None:
-    """The real console script on a machine without a browser (no DISPLAY, no BROWSER, as on a
-    server): the URL is printed once, the local server waits for Google's redirect, and the
-    Secret is written. A person's browser elsewhere (here an HTTP client) follows the URL."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
-    env.pop("OAUTHLIB_INSECURE_TRANSPORT", None)  # not needed against the emulator on loopback
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "calsync_operator.cli",
-            *auth_argv(client_secrets, "personal-token", "--kubeconfig", str(kubeconfig)),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    watchdog = threading.Timer(60, process.kill)  # a blocked read below ends, and the test fails
-    watchdog.start()
-    try:
-        assert process.stderr is not None
-        seen: list[str] = []
-        url = ""
-        while not url:
-            line = process.stderr.readline()
-            assert line, f"no sign-in URL on stderr: {''.join(seen)}"
-            seen.append(line)
-            url = line.strip() if line.strip().startswith("http") else ""
-        answer = httpx.get(url, follow_redirects=True, timeout=10)
-        out, err = process.communicate(timeout=30)
-    finally:
-        watchdog.cancel()
-        process.kill()
+    """The real console script on a machine without a browser (as on a server): the URL is
+    printed once, the local server waits for Google's redirect, and the Secret is written."""
+    run = run_auth_headless(auth_argv(client_secrets, "personal-token", "--kubeconfig", str(kubeconfig)))
 
-    err = "".join(seen) + err
-    assert process.returncode == 0, err
-    assert answer.status_code == 200  # the local server answered the redirect
-    assert err.count(url) == 1
-    assert "Traceback" not in err
-    assert "--no-browser" in err  # what to do from another machine
-    assert 'Secret "personal-token" created in namespace default' in out
+    assert run.returncode == 0, run.err
+    assert run.redirect_status == 200  # the local server answered the redirect
+    assert run.err.count(run.url) == 1
+    assert "Traceback" not in run.err
+    assert "--no-browser" in run.err  # what to do from another machine
+    assert 'Secret "personal-token" created in namespace default' in run.out
     assert token_in_secret(kube, "personal-token")["refresh_token"].startswith("1//emu-")
