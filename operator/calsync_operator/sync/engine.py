@@ -263,26 +263,43 @@ def sync_source(
         batch_size=batch_size,
         between_batches=between_batches,
     ).run(plan.without_copy_deletes() if held else plan)
+    window = _window_after(state.delete_window, guard, report, now, live_before, confirm_delete)
+    new_state = _after_pass(state, listing, report, guard, window, _ids(changed), now, full=full, held=held)
+    return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _after_pass(
+    state: SourceStatus,
+    listing: ListResult,
+    report: ExecutionReport,
+    guard: DeleteGuard,
+    window: DeleteWindow,
+    listed: set[str],
+    now: datetime,
+    *,
+    full: bool,
+    held: bool,
+) -> SourceStatus:
+    """The source's state after an executed pass: the token moves only when the pass settled."""
     settled = not held and report.retryable_failures == 0
-    new_state = replace(
+    return replace(
         state,
         sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
         last_sync_time=format_time(now),
         last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
         counts=state.counts + report.counts,
         last_error=(guard.message if held else None) or report.error_summary(),
-        delete_window=_window_after(state.delete_window, guard, report, now, live_before, confirm_delete),
+        delete_window=window,
         held_deletes=guard.deletes if held else 0,
         # Non-retryable failures let the token move on only because they are remembered here.
         failed_writes=settle(
-            state.failed_writes,
-            _failures(report),
-            {str(e["id"]) for e in changed},
-            full_listing=full,
-            now=format_time(now),
+            state.failed_writes, _failures(report), listed, full_listing=full, now=format_time(now)
         ),
     )
-    return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _ids(events: list[Event]) -> set[str]:
+    return {str(e["id"]) for e in events}
 
 
 def _judge(
