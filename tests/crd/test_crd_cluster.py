@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crdcheck import CRD_PATH, EXAMPLES, Case, load_cases, load_yaml
+from crdcheck import EXAMPLES, Case, load_cases, load_yaml
 
 from support.cluster import Kubectl, TestCluster
 
@@ -28,8 +28,7 @@ VALID_CASES = load_cases("valid")
 
 @pytest.fixture(scope="module")
 def namespace(cluster: TestCluster) -> Iterator[str]:
-    cluster.kubectl("apply", "-f", str(CRD_PATH))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/calendarsyncs.calsync.dev", "--timeout=60s")
+    cluster.apply_crd()
     with cluster.scratch_namespace("calsync-crd") as name:
         yield name
 

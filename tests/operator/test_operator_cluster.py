@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,14 +39,12 @@ from calsync_operator.kube import load_configuration
 from calsync_operator.runner import serve
 from support.cluster import TestCluster
 
-CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
 pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
 def kube_namespace(cluster: TestCluster) -> Iterator[tuple[client.Configuration, str]]:
-    cluster.kubectl("apply", "-f", str(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/calendarsyncs.calsync.dev", "--timeout=60s")
+    cluster.apply_crd()
     with cluster.scratch_namespace("calsync-test") as namespace:
         yield load_configuration(str(cluster.kubeconfig)), namespace
 

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ import yaml
 from support.controlplane import TEMP_PREFIX, ControlPlane, find_assets, write_kubeconfig
 
 KUBECONFIG_ENV = "CALSYNC_TEST_KUBECONFIG"
+CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "calendarsync.yaml"
+CRD_NAME = "customresourcedefinition/calendarsyncs.calsync.dev"
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]  # TestCluster.kubectl's signature
 SKIP_REASON = "no cluster: set KUBEBUILDER_ASSETS (envtest binaries) or CALSYNC_TEST_KUBECONFIG"
 
@@ -78,6 +81,16 @@ class TestCluster:
 
     def helm_json(self, *args: str, values: dict[str, Any] | None = None) -> Any:
         return json.loads(self.helm(*args, "--output", "json", values=values).stdout)
+
+    def apply_crd(self) -> None:
+        """Apply ``crds/calendarsync.yaml`` and wait until the API serves it (``kubectl wait``
+        alone fails while a new CRD has no conditions yet)."""
+        self.kubectl("apply", "-f", str(CRD_PATH))
+        deadline = time.monotonic() + 60
+        query = '{.status.conditions[?(@.type=="Established")].status}'
+        while self.kubectl("get", CRD_NAME, "-o", f"jsonpath={query}", check=False).stdout != "True":
+            assert time.monotonic() < deadline, "the CRD did not become Established"
+            time.sleep(0.1)
 
     @contextlib.contextmanager
     def scratch_namespace(self, prefix: str) -> Iterator[str]:
