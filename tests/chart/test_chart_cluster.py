@@ -19,7 +19,7 @@ import pytest
 import yaml
 from chart_render import CHART_DIR
 
-from calsync_operator.identity import FINALIZER
+from calsync_operator.api.names import FINALIZER
 from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster

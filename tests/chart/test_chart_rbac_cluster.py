@@ -40,13 +40,13 @@ from role_processes import (
     webhook_process,
 )
 
+from calsync_operator.api.names import FINALIZER, GROUP, PLURAL, VERSION, push_annotation
 from calsync_operator.demo.story import CENTRAL, PERSONAL, SOURCE_TOKENS, TOKENS, WORK
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.google.types import WriteKind, WriteOp
-from calsync_operator.identity import FINALIZER, GROUP, PLURAL, VERSION, push_annotation
-from calsync_operator.kube import load_configuration
+from calsync_operator.kube.client import load_configuration
+from calsync_operator.sync.port import WriteKind, WriteOp
 from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster

@@ -33,10 +33,10 @@ from operator_harness import (
     settings_for,
 )
 
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.identity import GROUP, PLURAL, VERSION
-from calsync_operator.kube import load_configuration
-from calsync_operator.runner import serve
+from calsync_operator.kube.client import load_configuration
 from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster

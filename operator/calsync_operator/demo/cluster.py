@@ -25,16 +25,16 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from calsync_operator.clusterlogin import Cluster, connect
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.controller.handlers import build_registry
+from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
 from calsync_operator.demo.world import PART_OF, WebhookServer, World
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.emulator.server import PortInUse
 from calsync_operator.errors import CliError
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.handlers import build_registry
-from calsync_operator.identity import GROUP, PLURAL, VERSION
+from calsync_operator.kube.connect import Cluster, connect
 from calsync_operator.kubeemu import run_operator
-from calsync_operator.runner import kopf_settings, make_context, operator_memo
 from calsync_operator.settings import OperatorSettings
 
 CRD_NAME = f"{PLURAL}.{GROUP}"
