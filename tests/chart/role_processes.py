@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from support.cluster import TestCluster
-from support.controlplane import free_port
+from support.controlplane import die_with_parent, free_port
 
 CALSYNC = str(Path(sys.executable).with_name("calsync"))  # the console script of this venv
 
@@ -92,7 +92,7 @@ class RoleProcess:
     def __enter__(self) -> RoleProcess:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [CALSYNC, *self.args],
+                [*die_with_parent(), CALSYNC, *self.args],  # gone with us, even when we are killed
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -11,8 +11,10 @@ awaited (envtest has no nodes, and the image may not be pullable): the objects a
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,12 +139,24 @@ def _calendarsync_with_status(cluster: TestCluster, namespace: str) -> dict[str,
     return stored
 
 
+def _patch_secret_as_operator(
+    cluster: TestCluster, namespace: str, login: Path
+) -> subprocess.CompletedProcess[str]:
+    label = '{"metadata":{"labels":{"patched":"yes"}}}'
+    return cluster.kubectl(
+        "patch", "secret", "t", "-n", namespace, "-p", label, kubeconfig=login, check=False
+    )
+
+
 def test_upgrade_keeps_calendarsyncs_and_uninstall_leaves_them(cluster: TestCluster) -> None:
     """The documented upgrade path (README: Upgrade, Uninstall) on a real API server."""
     release = _release()
     with cluster.scratch_namespace("calsync-upgrade") as namespace:
         cluster.helm("install", release, str(CHART_DIR), "-n", namespace)
         before = _calendarsync_with_status(cluster, namespace)
+        cluster.kubectl("create", "secret", "generic", "t", "-n", namespace, "--from-literal=token.json={}")
+        operator_login = cluster.service_account_kubeconfig(namespace, f"{release}-operator")
+        assert _patch_secret_as_operator(cluster, namespace, operator_login).returncode == 0
 
         changed = {
             "webhook": {"replicas": 3},
@@ -155,6 +169,8 @@ def test_upgrade_keeps_calendarsyncs_and_uninstall_leaves_them(cluster: TestClus
         deployments = cluster.kubectl_json("get", "deployments", "-n", namespace)["items"]
         replicas = {d["metadata"]["name"].rsplit("-", 1)[-1]: d["spec"]["replicas"] for d in deployments}
         assert replicas == {"operator": 1, "webhook": 3}  # the new values took effect
+        # rbac.secretWriteBack=false: the operator's account may no longer patch token Secrets.
+        assert "is forbidden" in _patch_secret_as_operator(cluster, namespace, operator_login).stderr
         after = cluster.kubectl_json("get", "csync", "kept", "-n", namespace)
         assert after["metadata"]["uid"] == before["metadata"]["uid"]
         assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]  # untouched

@@ -227,7 +227,7 @@ class ControlPlane:
         log = (self._folder() / f"{name}.log").open("ab")
         self._logs.append(log)
         self._processes[name] = subprocess.Popen(
-            [*_die_with_parent(), str(self.assets / name), *args],
+            [*die_with_parent(), str(self.assets / name), *args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -295,7 +295,7 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _die_with_parent() -> list[str]:
+def die_with_parent() -> list[str]:
     """``setpriv --pdeathsig KILL --``: the child dies with us even when we are SIGKILLed."""
     setpriv = shutil.which("setpriv")
     if setpriv is None or threading.current_thread() is not threading.main_thread():

@@ -28,14 +28,11 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.controller.handlers import build_registry
 from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
-from calsync_operator.demo.world import PART_OF, WebhookServer, World
+from calsync_operator.demo.world import PART_OF, WebhookServer, World, demo_settings, started_emulator
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.emulator.server import PortInUse
 from calsync_operator.errors import CliError
-from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kube.connect import Cluster, connect
 from calsync_operator.kubeemu import run_operator
-from calsync_operator.settings import OperatorSettings
 
 CRD_NAME = f"{PLURAL}.{GROUP}"
 _WAIT_SECONDS = 30.0
@@ -190,7 +187,7 @@ def cluster_world(
         choice.kubeconfig, choice.context, hint="pass --kubeconfig PATH (kubectl must work with it)"
     )
     try:
-        with _namespace_and_crd(cluster, say) as namespace, _started_emulator(emulator_port) as emulator:
+        with _namespace_and_crd(cluster, say) as namespace, started_emulator(emulator_port) as emulator:
             yield from _running_parts(cluster, namespace, emulator)
     finally:
         cluster.close()
@@ -217,31 +214,12 @@ def _namespace_and_crd(cluster: Cluster, say: Callable[[str], None]) -> Iterator
         say(f"deleted what the demo made: namespace {namespace}" + (" and the CRD" if created_crd else ""))
 
 
-@contextlib.contextmanager
-def _started_emulator(port: int) -> Iterator[EmulatorServer]:
-    try:
-        emulator = EmulatorServer(port=port).start()
-    except PortInUse as exc:
-        raise CliError(
-            f"the Google emulator {exc}", hint="pick another --emulator-port (0 picks a free one)"
-        ) from None
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 def _running_parts(cluster: Cluster, namespace: str, emulator: EmulatorServer) -> Iterator[World]:
     configuration = cluster.api_client.configuration
     kube = ClusterKube(cluster)
     try:
         with WebhookServer(client.ApiClient(configuration), (namespace,)) as webhook:
-            settings = OperatorSettings(
-                webhook_url=webhook.url + "/push",
-                google=GoogleSettings(api_root=emulator.root_url),
-                channel_ttl_seconds=3600,
-                retry_delay_seconds=1.0,
-            )
+            settings = demo_settings(webhook.url, emulator)
             with run_operator(
                 _OwnLogin(),
                 registry=build_registry(kube_configuration=configuration),

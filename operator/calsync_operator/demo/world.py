@@ -142,32 +142,47 @@ class World:
 @contextlib.contextmanager
 def running_world(emulator_port: int = 0) -> Iterator[World]:
     """Start every part (Kubernetes API, emulator, webhook, operator); stop them in reverse."""
+    with (
+        started_emulator(emulator_port) as emulator,
+        ThreadedKubeEmulator() as kube,
+        WebhookServer(kube.api_client()) as webhook,
+    ):
+        settings = demo_settings(webhook.url, emulator)
+        configuration = _kube_configuration(kube)
+        with run_operator(
+            kube,
+            registry=build_registry(),
+            settings=kopf_settings(settings),
+            memo=operator_memo(make_context(settings, configuration)),
+            namespaces=(NAMESPACE,),
+            startup_timeout=_START_TIMEOUT,
+        ) as operator:
+            yield World(kube, emulator, webhook.url, webhook.index, operator)
+
+
+@contextlib.contextmanager
+def started_emulator(port: int = 0) -> Iterator[EmulatorServer]:
+    """The demo's Google emulator; a busy ``--emulator-port`` is one line and a hint."""
     try:
-        emulator = EmulatorServer(port=emulator_port).start()
+        emulator = EmulatorServer(port=port).start()
     except PortInUse as exc:
         raise CliError(
             f"the Google emulator {exc}", hint="pick another --emulator-port (0 picks a free one)"
         ) from None
     try:
-        with ThreadedKubeEmulator() as kube, WebhookServer(kube.api_client()) as webhook:
-            settings = OperatorSettings(
-                webhook_url=webhook.url + "/push",
-                google=GoogleSettings(api_root=emulator.root_url),
-                channel_ttl_seconds=3600,
-                retry_delay_seconds=1.0,
-            )
-            configuration = _kube_configuration(kube)
-            with run_operator(
-                kube,
-                registry=build_registry(),
-                settings=kopf_settings(settings),
-                memo=operator_memo(make_context(settings, configuration)),
-                namespaces=(NAMESPACE,),
-                startup_timeout=_START_TIMEOUT,
-            ) as operator:
-                yield World(kube, emulator, webhook.url, webhook.index, operator)
+        yield emulator
     finally:
         emulator.stop()
+
+
+def demo_settings(webhook_url: str, emulator: EmulatorServer) -> OperatorSettings:
+    """The operator's settings in the demo: push to the local webhook, Google is the emulator."""
+    return OperatorSettings(
+        webhook_url=webhook_url + "/push",
+        google=GoogleSettings(api_root=emulator.root_url),
+        channel_ttl_seconds=3600,
+        retry_delay_seconds=1.0,
+    )
 
 
 def _kube_configuration(kube: ThreadedKubeEmulator) -> client.Configuration:
