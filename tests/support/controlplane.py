@@ -181,6 +181,7 @@ class ControlPlane:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        self._certs = None
         _LIVE.discard(self)
 
     # -- internals -----------------------------------------------------------------------
