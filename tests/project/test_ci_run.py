@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,18 @@ def test_a_process_left_behind_fails_ci_and_is_killed(tmp_path: Path) -> None:
     assert status == 3
     pid = int(stderr.split("processes [", 1)[1].split("]", 1)[0])
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_the_summary_says_when_cluster_tests_skipped() -> None:
+    """Without a cluster the cluster tests skip, and the last lines say so (not only `-ra`)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBEBUILDER_ASSETS", "CALSYNC_TEST_KUBECONFIG")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/cli/test_demo_cluster.py"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "cluster tests: 1 skipped (cluster: none)" in done.stdout
