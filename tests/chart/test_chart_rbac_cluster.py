@@ -45,7 +45,7 @@ from calsync_operator.demo.story import CENTRAL, PERSONAL, SOURCE_TOKENS, TOKENS
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kube.client import load_configuration
+from calsync_operator.kube.connect import load_configuration
 from calsync_operator.sync.port import WriteKind, WriteOp
 from support.cluster import TestCluster
 
@@ -70,7 +70,7 @@ class Install:
 
 
 def _api(kubeconfig: Path) -> client.ApiClient:
-    return client.ApiClient(load_configuration(str(kubeconfig)))
+    return client.ApiClient(load_configuration(str(kubeconfig))[0])
 
 
 @pytest.fixture(scope="module", params=["clusterwide", "namespaced"])

@@ -36,7 +36,7 @@ from operator_harness import (
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.kube.client import load_configuration
+from calsync_operator.kube.connect import load_configuration
 from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster
@@ -46,7 +46,7 @@ pytestmark = pytest.mark.cluster
 def kube_namespace(cluster: TestCluster) -> Iterator[tuple[client.Configuration, str]]:
     cluster.apply_crd()
     with cluster.scratch_namespace("calsync-test") as namespace:
-        yield load_configuration(str(cluster.kubeconfig)), namespace
+        yield load_configuration(str(cluster.kubeconfig))[0], namespace
 
 
 def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
