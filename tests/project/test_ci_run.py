@@ -107,8 +107,8 @@ def test_a_readme_without_the_marker_fails_ci_with_a_reason(tmp_path: Path) -> N
 
 
 def test_ci_uses_the_shared_control_plane_binaries_when_they_are_there(tmp_path: Path) -> None:
-    """`../shared/envtest/unpack` prints the folder of the binaries: CI exports it as
-    KUBEBUILDER_ASSETS, so the README's pytest runs the cluster tests on a real API server."""
+    """The unpack script beside the clone prints the folder of the control-plane binaries: CI
+    exports it as KUBEBUILDER_ASSETS, so the README's pytest runs the cluster tests for real."""
     unpack = tmp_path / "shared" / "envtest" / "unpack"
     unpack.parent.mkdir(parents=True)
     unpack.write_text("#!/bin/sh\necho /opt/envtest-binaries\n")
