@@ -116,6 +116,8 @@ async def run_pass(
     conditions = decide_conditions(
         before.get("conditions"), situation, mem.problems(), generation=obj.generation, now=now
     )
+    ready = get_condition(conditions, ConditionType.READY) or {}
+    metrics.track_ready(obj.namespace, obj.name, ready.get("status") == "True", str(ready.get("reason", "")))
     plans = [(r.entry.calendar_id, r.plan) for r in results.values() if r.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
     plan = (plan_status(plans, now) if plans else previous_plan) if spec.dry_run else None
