@@ -19,6 +19,8 @@ RUN groupadd --system --gid 10001 calsync \
 
 WORKDIR /app
 # The runtime dependencies are pinned (==) in pyproject.toml, so this install is reproducible.
+# The demo extra (kmock, attrs, jsonpatch: the in-memory Kubernetes API, under 2 MB) makes
+# `docker run IMAGE demo` work; the operator, webhook and check never load it.
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 COPY webhook/ webhook/
@@ -27,7 +29,7 @@ COPY webhook/ webhook/
 # client is built from that bundled document only), the kubernetes client's asyncio variant
 # (kopf talks to the API itself; the CLI uses the synchronous client), and werkzeug (sendgrid
 # needs it only for its inbound-mail parser). Then the build's leftovers.
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".[demo]" \
     && site="$(python -c 'import os, googleapiclient; print(os.path.dirname(os.path.dirname(googleapiclient.__file__)))')" \
     && find "$site/googleapiclient/discovery_cache/documents" -type f ! -name calendar.v3.json -delete \
     && rm -rf "$site/kubernetes/aio" \

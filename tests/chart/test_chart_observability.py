@@ -14,7 +14,7 @@ from exported_metrics import TARGET_LABELS, exported_series, families
 from prometheus_client import generate_latest
 from promql_check import parse, problems, uses
 
-from calsync_operator.conditions import ReadyReason
+from calsync_operator.api.conditions import ReadyReason
 from calsync_webhook.metrics import Outcome, WebhookMetrics
 
 DASHBOARD = json.loads((CHART_DIR / "dashboards" / "calsync.json").read_text())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from calsync_operator.copyindex import CopyIndex
-from calsync_operator.identity import copy_event_id
-from calsync_operator.model import CalendarSyncSpec, Delivery, Privacy, RecurringMode, SourceCleanup
-from calsync_operator.planner import OpKind, Plan, judge_deletes, plan_source_changes
-from calsync_operator.render import render_copy
+from calsync_operator.api.names import copy_event_id
+from calsync_operator.api.spec import CalendarSyncSpec, Delivery, Privacy, RecurringMode, SourceCleanup
+from calsync_operator.sync.copyindex import CopyIndex
+from calsync_operator.sync.planner import OpKind, Plan, judge_deletes, plan_source_changes
+from calsync_operator.sync.render import render_copy
 from engine.factories import NOW, SRC_A, TARGET, cancelled, source, spec, timed
 
 SRC = source()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from calsync_operator.google.types import Event, WriteKind
-from calsync_operator.identity import copy_event_id, instance_id
-from calsync_operator.model import RecurringMode
+from calsync_operator.api.names import copy_event_id, instance_id
+from calsync_operator.api.spec import RecurringMode
+from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from calsync_operator.readiness import Problems, Situation, decide_conditions
+from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LIVE = Situation(sources=2, channels_live=2)

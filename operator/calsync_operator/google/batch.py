@@ -26,10 +26,10 @@ from googleapiclient.http import BatchHttpRequest
 
 from calsync_operator.google import metrics
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.google.reasons import Verdict, decide
 from calsync_operator.google.retry import RetryPolicy, TransportError, error_from_response, retrying
 from calsync_operator.google.transport import Transport
-from calsync_operator.google.types import GoogleError, QuotaExhausted, WriteKind, WriteOp, WriteResult
+from calsync_operator.sync.port import GoogleError, QuotaExhausted, WriteKind, WriteOp, WriteResult
+from calsync_operator.sync.reasons import Verdict, decide
 
 log = logging.getLogger("calsync.google")
 
