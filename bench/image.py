@@ -138,7 +138,8 @@ import os; open(os.path.join(os.environ['HOME'], '.probe'), 'w').write('ok')
 import pkgutil, importlib, calsync_operator, calsync_webhook
 for package in (calsync_operator, calsync_webhook):
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):
-        importlib.import_module(module.name)
+        if not module.name.endswith('.__main__'):  # that one runs the CLI
+            importlib.import_module(module.name)
 print('ok')
 """
 

@@ -239,6 +239,7 @@ def test_defaults_render_the_expected_objects(render: Callable[..., Rendered]) -
         "ClusterRoleBinding//calsync-webhook",
         "Deployment/calsync/calsync-operator",
         "Deployment/calsync/calsync-webhook",
+        "Pod/calsync/calsync-test",  # the `helm test` hook, created only by `helm test`
         "PodDisruptionBudget/calsync/calsync-webhook",
         "Service/calsync/calsync-operator",
         "Service/calsync/calsync-webhook",
