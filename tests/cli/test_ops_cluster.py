@@ -18,6 +18,11 @@ from calsync_operator.emulator import EmulatorServer
 
 pytestmark = pytest.mark.cluster
 
+try:  # the session's control plane (``cluster`` in tests/conftest.py, from support.cluster)
+    from support.cluster import TestCluster  # noqa: F401
+except ImportError:  # a tree without that fixture yet
+    pytest.skip("needs the control-plane fixture (support.cluster.TestCluster)", allow_module_level=True)
+
 
 @pytest.fixture(scope="module")
 def world(cluster: Any, _emulator_server: EmulatorServer) -> Iterator[OpsWorld]:
