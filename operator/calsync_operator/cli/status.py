@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from calsync_operator.cli.resource import add_target_arguments
+from calsync_operator.errors import CliError
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -54,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         target.close()
     # The operator replaces a channel when a fifth of the lifetime it asked for is left.
-    ttl = float(os.environ.get(ENV_CHANNEL_TTL) or GOOGLE_DEFAULT_CHANNEL_TTL)
+    try:
+        ttl = float(os.environ.get(ENV_CHANNEL_TTL) or GOOGLE_DEFAULT_CHANNEL_TTL)
+    except ValueError:
+        raise CliError(
+            f"{ENV_CHANNEL_TTL}={os.environ[ENV_CHANNEL_TTL]!r} is not a number of seconds",
+            hint=f"unset it or set it as the operator has it (default {GOOGLE_DEFAULT_CHANNEL_TTL})",
+        ) from None
     now = datetime.now(UTC)
     summary = summarize(obj, events, now, timedelta(seconds=ttl * 0.2))
     if args.output == "json":
