@@ -23,12 +23,13 @@ from datetime import UTC, datetime, timedelta
 
 from calsync_operator.api.names import TAG_EVENT
 from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
+from calsync_operator.api.status import SourceStatus
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.sync.engine import SourceState, sync_source
+from calsync_operator.sync.engine import sync_source
 
 SOURCE = "bench-source@example.com"
 TARGET = "bench-target@example.com"
@@ -74,12 +75,8 @@ def main() -> None:
     with EmulatorServer() as emulator:
         source_client, target_client = client(emulator, "source"), client(emulator, "target")
         first = sync_source(
-            spec=spec,
-            source=source,
-            state=SourceState(SOURCE),
-            source_client=source_client,
-            target_client=target_client,
-            now=now,
+            spec=spec, source=source, state=SourceStatus(SOURCE),
+            source_client=source_client, target_client=target_client, now=now,
         )
         for event in source_events(args.events, now):
             emulator.state.store.insert_event(SOURCE, event)
@@ -87,14 +84,8 @@ def main() -> None:
 
         started = time.perf_counter()
         outcome = sync_source(
-            spec=spec,
-            source=source,
-            state=first.state,
-            index=first.index,
-            source_client=source_client,
-            target_client=target_client,
-            now=now,
-            batch_size=args.batch,
+            spec=spec, source=source, state=first.state, index=first.index,
+            source_client=source_client, target_client=target_client, now=now, batch_size=args.batch,
         )
         elapsed = time.perf_counter() - started
 
@@ -106,10 +97,8 @@ def main() -> None:
         target_client.close()
 
     assert outcome.counts.created == args.events == len(copies), (outcome.counts, len(copies))
-    print(
-        f"events={args.events} seconds={elapsed:.2f} calls={calls} http_requests={http} "
-        f"batches={after.batches - before.batches} created={outcome.counts.created}"
-    )
+    print(f"events={args.events} seconds={elapsed:.2f} calls={calls} http_requests={http} "
+          f"batches={after.batches - before.batches} created={outcome.counts.created}")
     print(
         f"events_per_s={args.events / elapsed:.1f} google_calls_per_event={calls / args.events:.4f} "
         f"http_requests_per_event={http / args.events:.4f}"

@@ -24,7 +24,7 @@ def signals(**changes: Any) -> Signals:
         "guard_held": False,
         "secrets_changed": False,
         "next_poll": NOW + timedelta(minutes=5),
-        "retry_at": None,
+        "retry_at": {},
         "retire_at": {},
     }
     return Signals(**{**base, **changes})
@@ -77,10 +77,20 @@ def test_poll_and_retry_deadlines() -> None:
     assert due is not None
     assert due.reason == "poll"
     assert due.reread_secrets
-    retry = next_request(SPEC, {}, {}, signals(retry_at=NOW - timedelta(seconds=1)), NOW)
+    retry = next_request(SPEC, {}, {}, signals(retry_at={source_key(A): NOW - timedelta(seconds=1)}), NOW)
     assert retry is not None
     assert retry.reason == "retry"
-    assert next_deadline(signals(retry_at=NOW + timedelta(seconds=30))) == NOW + timedelta(seconds=30)
+    assert retry.sources == frozenset({source_key(A)})
+    later = NOW + timedelta(seconds=30)
+    assert next_deadline(signals(retry_at={source_key(A): later})) == later
+
+
+def test_a_retry_due_for_one_source_joins_a_push_for_another() -> None:
+    annotations = {push_annotation(B): "2026-11-25T09:00:01.000Z"}
+    due = signals(retry_at={source_key(A): NOW, source_key(B): NOW + timedelta(hours=1)})
+    request = next_request(SPEC, annotations, {}, due, NOW)
+    assert request is not None
+    assert request.sources == frozenset({source_key(A), source_key(B)})
 
 
 def test_end_of_a_channel_overlap_syncs_that_source() -> None:

@@ -68,10 +68,6 @@ class ClientCache:
 
     entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
 
-    def version(self, ref: SecretRef) -> str | None:
-        entry = self.entries.get((ref.name, ref.key))
-        return entry.version if entry else None
-
     def outdated(self, secret: str, version: str) -> bool:
         """Whether a Secret at ``version`` differs from what the clients were built from
         (True for a Secret no working client came from yet: it may fix a SecretMissing)."""
@@ -129,6 +125,27 @@ class ClientCache:
         if entry is not None:
             entry.client.close()
         self.entries[(ref.name, ref.key)] = _Entry(secret.resource_version, digest, client)
+        return client
+
+    async def usable_client(
+        self,
+        kube: KubeApi,
+        namespace: str,
+        ref: SecretRef,
+        google: GoogleSettings,
+        *,
+        indexed_version: str | None,
+        reread: bool,
+    ) -> GoogleCalendarClient | CredentialProblem:
+        """The client for ``ref``, or why there is none (a Secret problem, a refused token)."""
+        try:
+            client = await self.client(
+                kube, namespace, ref, google, indexed_version=indexed_version, reread=reread
+            )
+        except CredentialProblem as problem:
+            return problem
+        if client.credentials.refused:
+            return auth_expired_problem(ref, namespace)
         return client
 
     async def write_back_rotated(self, kube: KubeApi, namespace: str) -> None:
