@@ -25,7 +25,7 @@ from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kube.client import load_configuration
+from calsync_operator.kube.connect import load_configuration
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.port import WriteKind, WriteOp
 
@@ -129,7 +129,7 @@ def ops_world(cluster: Any, emulator: EmulatorServer, namespace: str) -> Iterato
         health_port=free_port(),
         metrics_port=free_port(),
     )
-    configuration = load_configuration(str(cluster.kubeconfig))
+    configuration, _namespace = load_configuration(str(cluster.kubeconfig))
     stop, started = threading.Event(), threading.Event()
     thread = threading.Thread(
         target=lambda: asyncio.run(
