@@ -89,9 +89,12 @@ class ClientCache:
         indexed_version: str | None,
         reread: bool,
     ) -> GoogleCalendarClient:
-        """The client for ``ref``, reading the Secret when it may have changed."""
+        """The client for ``ref``, reading the Secret when it may have changed; a
+        ``CredentialProblem`` when the Secret yields none or Google refused its token."""
         entry = self.entries.get((ref.name, ref.key))
         if entry is not None and not reread and not self.stale(ref, indexed_version):
+            if entry.client.credentials.refused:
+                raise auth_expired_problem(ref, namespace)
             return entry.client
         secret = await kube.read_secret(namespace, ref.name)
         if secret is None:
@@ -125,27 +128,6 @@ class ClientCache:
         if entry is not None:
             entry.client.close()
         self.entries[(ref.name, ref.key)] = _Entry(secret.resource_version, digest, client)
-        return client
-
-    async def usable_client(
-        self,
-        kube: KubeApi,
-        namespace: str,
-        ref: SecretRef,
-        google: GoogleSettings,
-        *,
-        indexed_version: str | None,
-        reread: bool,
-    ) -> GoogleCalendarClient | CredentialProblem:
-        """The client for ``ref``, or why there is none (a Secret problem, a refused token)."""
-        try:
-            client = await self.client(
-                kube, namespace, ref, google, indexed_version=indexed_version, reread=reread
-            )
-        except CredentialProblem as problem:
-            return problem
-        if client.credentials.refused:
-            return auth_expired_problem(ref, namespace)
         return client
 
     async def write_back_rotated(self, kube: KubeApi, namespace: str) -> None:

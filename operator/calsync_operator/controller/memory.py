@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
 
-from calsync_operator.api.spec import CalendarSyncSpec, SecretRef
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
 from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.channel_step import ChannelTimes
 from calsync_operator.controller.clients import ClientCache
@@ -109,6 +109,21 @@ class ResourceMemory:
     def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:
         """The status to start from: what this process last wrote, else what the watch shows."""
         return self.known_status if self.known_status is not None else watched
+
+    def apply_steps(
+        self, sources: Sequence[Source], outcomes: Mapping[str, SourceOutcome], *, every_source: bool
+    ) -> None:
+        """Record the outcomes of a pass's steps. ``every_source``: every source was looked at
+        (whatever the outcome), so the memory now knows all their problems."""
+        for source in sources:
+            if source.key in outcomes:
+                self.apply(source.key, source.credentials, outcomes[source.key])
+        self.full_pass_done = self.full_pass_done or every_source
+
+    def take_deletes_confirmed(self) -> bool:
+        """Whether a pass used ``calsync.dev/confirm-delete``; the confirmation is used up."""
+        confirmed, self.deletes_confirmed = self.deletes_confirmed, False
+        return confirmed
 
     def apply(self, key: str, source: SecretRef, outcome: SourceOutcome) -> None:
         """Record what the step of source ``key`` (reading with ``source``) found."""

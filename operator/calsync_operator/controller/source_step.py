@@ -46,14 +46,17 @@ class PassScope:
 
     async def client(self, ref: SecretRef) -> GoogleCalendarClient | CredentialProblem:
         """The Google client for a token Secret of this object, or why there is none."""
-        return await self.mem.clients.usable_client(
-            self.ctx.kube,
-            self.obj.namespace,
-            ref,
-            self.ctx.settings.google,
-            indexed_version=self.secret_version(self.obj.namespace, ref.name),
-            reread=self.request.reread_secrets,
-        )
+        try:
+            return await self.mem.clients.client(
+                self.ctx.kube,
+                self.obj.namespace,
+                ref,
+                self.ctx.settings.google,
+                indexed_version=self.secret_version(self.obj.namespace, ref.name),
+                reread=self.request.reread_secrets,
+            )
+        except CredentialProblem as problem:
+            return problem
 
     async def stop_channels(self, ref: SecretRef, entry: SourceStatus) -> ChannelStepResult | None:
         """Stop the source's channels; None when it has none or its credentials do not work."""

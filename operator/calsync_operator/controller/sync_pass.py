@@ -77,12 +77,8 @@ async def run_pass(
     )
     notices = await _drop_removed_sources(scope, recorded)
     outcomes = await _run_steps(scope, selected, recorded)
-    for source in spec.sources:
-        if source.key in outcomes:
-            mem.apply(source.key, source.credentials, outcomes[source.key])
+    mem.apply_steps(spec.sources, outcomes, every_source=len(selected) == len(spec.sources))
     await mem.clients.write_back_rotated(ctx.kube, obj.namespace)
-    # Every source was looked at (whatever the outcome): memory now knows all their problems.
-    mem.full_pass_done = mem.full_pass_done or len(selected) == len(spec.sources)
     entries = [
         outcomes[s.key].entry if s.key in outcomes else recorded.get(s.key) or SourceStatus(s.calendar_id)
         for s in spec.sources
@@ -212,10 +208,9 @@ async def report_invalid_spec(ctx: OperatorContext, mem: ResourceMemory, obj: Ob
 
 async def _lift_confirmation(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef) -> list[Notice]:
     """The confirmation was for the deletions just done, not a standing waiver of the guard."""
-    if not mem.deletes_confirmed:
+    if not mem.take_deletes_confirmed():
         return []
     await ctx.kube.remove_annotation(obj.namespace, obj.name, CONFIRM_DELETE_ANNOTATION)
-    mem.deletes_confirmed = False
     return [Notice("Normal", EVENT_DELETES_CONFIRMED, "Confirmed deletions done; the guard is armed again.")]
 
 
