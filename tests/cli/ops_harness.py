@@ -28,6 +28,7 @@ from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kube.connect import load_configuration
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.port import WriteKind, WriteOp
+from support.cluster import TestCluster
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "calendarsync.yaml"
 NAME = "personal-to-central"
@@ -39,7 +40,7 @@ CLI = [sys.executable, "-m", "calsync_operator.cli"]
 
 @dataclass
 class OpsWorld:
-    cluster: Any  # support.cluster.TestCluster
+    cluster: TestCluster
     emulator: EmulatorServer
     namespace: str
 
@@ -105,7 +106,7 @@ def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
 
 
 @contextmanager
-def ops_world(cluster: Any, emulator: EmulatorServer, namespace: str) -> Iterator[OpsWorld]:
+def ops_world(cluster: TestCluster, emulator: EmulatorServer, namespace: str) -> Iterator[OpsWorld]:
     """Secrets and the example CalendarSync in ``namespace``, the operator running on it."""
     for secret, refresh_token in TOKENS.items():
         token = base64.b64encode(emulator.token_json(refresh_token=refresh_token).encode()).decode()

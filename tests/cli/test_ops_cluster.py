@@ -15,17 +15,13 @@ from ops_harness import CENTRAL, NAME, PERSONAL, OpsWorld, condition, ops_world
 
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, REQUESTED_AT_ANNOTATION
 from calsync_operator.emulator import EmulatorServer
+from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster
 
-try:  # the session's control plane (``cluster`` in tests/conftest.py, from support.cluster)
-    from support.cluster import TestCluster  # noqa: F401
-except ImportError:  # a tree without that fixture yet
-    pytest.skip("needs the control-plane fixture (support.cluster.TestCluster)", allow_module_level=True)
-
 
 @pytest.fixture(scope="module")
-def world(cluster: Any, _emulator_server: EmulatorServer) -> Iterator[OpsWorld]:
+def world(cluster: TestCluster, _emulator_server: EmulatorServer) -> Iterator[OpsWorld]:
     _emulator_server.reset()
     cluster.apply_crd()
     with (
