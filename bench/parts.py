@@ -2,9 +2,10 @@
 
 Everything runs as a separate process, as in a cluster: the Google emulator (``calsync
 emulator``), the webhook (``calsync webhook``) and the operator (``calsync operator``), all
-against a real API server: the control plane from ``KUBEBUILDER_ASSETS`` (``controlplane.py``)
-or the cluster of ``$KUBECONFIG``. The operator reaches Google only through the emulator and
-signs up push channels at the webhook's loopback URL.
+against a real API server: the control plane from ``KUBEBUILDER_ASSETS`` (started by the
+tests' launcher, ``tests/support/controlplane.py``) or the cluster of ``$KUBECONFIG``. The
+operator reaches Google only through the emulator and signs up push channels at the webhook's
+loopback URL.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any
 
 import urllib3
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # support.controlplane
 from kubernetes import client, config, watch
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,7 +39,7 @@ from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.sync.port import WriteKind, WriteOp
-from controlplane import ControlPlane, free_port
+from support.controlplane import ControlPlane, find_assets, free_port
 
 CRD = Path(__file__).parents[1] / "crds" / "calendarsync.yaml"
 CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli.main import main; sys.exit(main())"]
@@ -320,12 +323,11 @@ def kubeconfig_for_bench() -> Iterator[tuple[str, dict[str, int]]]:
     if os.environ.get("KUBECONFIG"):
         yield os.environ["KUBECONFIG"], {}
         return
-    if not os.environ.get("KUBEBUILDER_ASSETS"):
-        raise SystemExit(
-            "set KUBEBUILDER_ASSETS (export KUBEBUILDER_ASSETS=$(…/envtest/unpack)) or KUBECONFIG"
-        )
-    with ControlPlane() as plane:
-        yield plane.kubeconfig, plane.pids
+    assets = find_assets()
+    if assets is None:
+        raise SystemExit("set KUBEBUILDER_ASSETS (a folder with kube-apiserver and etcd) or KUBECONFIG")
+    with ControlPlane(assets) as plane:
+        yield str(plane.kubeconfig), plane.pids
 
 
 def inserts(calendar_id: str, ids: list[str], title: str) -> list[WriteOp]:

@@ -89,7 +89,8 @@ class ClientCache:
         indexed_version: str | None,
         reread: bool,
     ) -> GoogleCalendarClient:
-        """The client for ``ref``, reading the Secret when it may have changed.
+        """The client for ``ref``, reading the Secret when it may have changed; a
+        ``CredentialProblem`` when the Secret yields none or Google refused its token.
 
         ``reread`` asks to read it again (the poll, a resume, a spec change) unless the Secrets
         index watches it: then its indexed version is current, and an unchanged version needs
@@ -98,6 +99,8 @@ class ClientCache:
         entry = self.entries.get((ref.name, ref.key))
         watched = indexed_version is not None
         if entry is not None and (watched or not reread) and not self.stale(ref, indexed_version):
+            if entry.client.credentials.refused:
+                raise auth_expired_problem(ref, namespace)
             return entry.client
         secret = await kube.read_secret(namespace, ref.name)
         if secret is None:
@@ -129,27 +132,6 @@ class ClientCache:
                 f"{where} does not hold a Google token JSON: run `{auth_command(ref.name, namespace)}`",
             ) from None
         self.entries[(ref.name, ref.key)] = _Entry(secret.resource_version, digest, client)
-        return client
-
-    async def usable_client(
-        self,
-        kube: KubeApi,
-        namespace: str,
-        ref: SecretRef,
-        google: GoogleSettings,
-        *,
-        indexed_version: str | None,
-        reread: bool,
-    ) -> GoogleCalendarClient | CredentialProblem:
-        """The client for ``ref``, or why there is none (a Secret problem, a refused token)."""
-        try:
-            client = await self.client(
-                kube, namespace, ref, google, indexed_version=indexed_version, reread=reread
-            )
-        except CredentialProblem as problem:
-            return problem
-        if client.credentials.refused:
-            return auth_expired_problem(ref, namespace)
         return client
 
     async def write_back_rotated(self, kube: KubeApi, namespace: str) -> None:

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
 
-from calsync_operator.api.spec import CalendarSyncSpec, SecretRef
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
 from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.channel_step import ChannelTimes
 from calsync_operator.controller.clients import ClientCache
-from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome, StepKind
+from calsync_operator.controller.rules.outcomes import TARGET_PROBLEM, PassResult, SourceOutcome, StepKind
 from calsync_operator.controller.rules.pass_request import PassRequest
 from calsync_operator.controller.rules.readiness import Problems
 from calsync_operator.controller.rules.triggers import Signals
@@ -115,6 +115,21 @@ class ResourceMemory:
         """The status to start from: what this process last wrote, else what the watch shows."""
         return self.known_status if self.known_status is not None else watched
 
+    def apply_steps(
+        self, sources: Sequence[Source], outcomes: Mapping[str, SourceOutcome], *, every_source: bool
+    ) -> None:
+        """Record the outcomes of a pass's steps. ``every_source``: every source was looked at
+        (whatever the outcome), so the memory now knows all their problems."""
+        for source in sources:
+            if source.key in outcomes:
+                self.apply(source.key, source.credentials, outcomes[source.key])
+        self.full_pass_done = self.full_pass_done or every_source
+
+    def take_deletes_confirmed(self) -> bool:
+        """Whether a pass used ``calsync.dev/confirm-delete``; the confirmation is used up."""
+        confirmed, self.deletes_confirmed = self.deletes_confirmed, False
+        return confirmed
+
     def apply(self, key: str, source: SecretRef, outcome: SourceOutcome) -> None:
         """Record what the step of source ``key`` (reading with ``source``) found."""
         self.source_secrets[key] = source
@@ -122,12 +137,16 @@ class ResourceMemory:
         if outcome.channels_checked:
             self._put(self.channel_problems, key, outcome.channel_problem)
         if outcome.kind is StepKind.FAILED:
-            self._put(self.sync_problems, key, outcome.sync_problem)
+            if outcome.target_problem is not None:
+                self.sync_problems[TARGET_PROBLEM] = outcome.target_problem
+            else:
+                self._put(self.sync_problems, key, outcome.sync_problem)
             if outcome.quota_until is not None:
                 self.quota_until[key] = outcome.quota_until
         if outcome.kind is StepKind.SYNCED and outcome.index is not None:
             self.indexes[key] = outcome.index
             self.sync_problems.pop(key, None)
+            self.sync_problems.pop(TARGET_PROBLEM, None)  # the target was read
             self.quota_until.pop(key, None)
             for secret in outcome.working_secrets:
                 self.credential_problems.pop(secret, None)

@@ -29,6 +29,7 @@ from calsync_operator import logs, metrics
 from calsync_operator.api.names import (
     CONFIRM_DELETE_ANNOTATION,
     FINALIZER,
+    GROUP,
     PART_OF_SELECTOR,
     PUSH_ANNOTATION_PREFIX,
     REQUESTED_AT_ANNOTATION,
@@ -42,7 +43,7 @@ from calsync_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
 
-STORAGE_PREFIX = "calsync.dev"
+STORAGE_PREFIX = GROUP  # kopf's progress and diff-base annotations live under the API group
 IO_THREADS = 32
 SIGNAL_ANNOTATIONS = (REQUESTED_AT_ANNOTATION, CONFIRM_DELETE_ANNOTATION)
 

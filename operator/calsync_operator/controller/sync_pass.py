@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import kopf
@@ -41,7 +42,7 @@ from calsync_operator.controller.rules.notices import (
 )
 from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
-from calsync_operator.controller.rules.readiness import Situation, decide_conditions
+from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
 from calsync_operator.controller.rules.status import build_status, plan_status, status_patch
 from calsync_operator.controller.source_step import PassScope, stop_only, sync_source_step
 from calsync_operator.google.client import GoogleCalendarClient
@@ -77,12 +78,8 @@ async def run_pass(
     )
     notices = await _drop_removed_sources(scope, recorded)
     outcomes = await _run_steps(scope, selected, recorded)
-    for source in spec.sources:
-        if source.key in outcomes:
-            mem.apply(source.key, source.credentials, outcomes[source.key])
+    mem.apply_steps(spec.sources, outcomes, every_source=len(selected) == len(spec.sources))
     await mem.clients.write_back_rotated(ctx.kube, obj.namespace)
-    # Every source was looked at (whatever the outcome): memory now knows all their problems.
-    mem.full_pass_done = mem.full_pass_done or len(selected) == len(spec.sources)
     entries = [
         outcomes[s.key].entry if s.key in outcomes else recorded.get(s.key) or SourceStatus(s.calendar_id)
         for s in spec.sources
@@ -166,8 +163,10 @@ def _desired_status(
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
     conditions = decide_conditions(
-        before.get("conditions"), situation, scope.mem.problems(), generation=obj.generation, now=now
+        before.get("conditions"), situation, _problems(scope.mem, entries), generation=obj.generation, now=now
     )
+    ready = get_condition(conditions, ConditionType.READY) or {}
+    metrics.track_ready(obj.namespace, obj.name, ready.get("status") == "True", str(ready.get("reason", "")))
     plans = [(o.entry.calendar_id, o.plan) for o in outcomes.values() if o.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
     plan = (plan_status(plans, now) if plans else previous_plan) if spec.dry_run else None
@@ -210,10 +209,9 @@ async def report_invalid_spec(ctx: OperatorContext, mem: ResourceMemory, obj: Ob
 
 async def _lift_confirmation(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef) -> list[Notice]:
     """The confirmation was for the deletions just done, not a standing waiver of the guard."""
-    if not mem.deletes_confirmed:
+    if not mem.take_deletes_confirmed():
         return []
     await ctx.kube.remove_annotation(obj.namespace, obj.name, CONFIRM_DELETE_ANNOTATION)
-    mem.deletes_confirmed = False
     return [Notice("Normal", EVENT_DELETES_CONFIRMED, "Confirmed deletions done; the guard is armed again.")]
 
 
@@ -234,3 +232,11 @@ async def announce(
     if failing(after):
         ready = get_condition(after, ConditionType.READY) or {}
         metrics.RECONCILE_ERRORS.labels(reason=str(ready.get("reason"))).inc()
+
+
+def _problems(mem: ResourceMemory, entries: Sequence[SourceStatus]) -> Problems:
+    """What memory knows, plus the failed writes, which live in status (they outlive the process)."""
+    writes = {
+        e.key: f"Source {e.calendar_id}: {e.failed_writes.summary()}" for e in entries if e.failed_writes
+    }
+    return replace(mem.problems(), writes=writes)

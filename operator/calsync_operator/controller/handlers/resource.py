@@ -12,7 +12,7 @@ from calsync_operator.api.spec import CalendarSyncSpec, SpecError, parse_spec
 from calsync_operator.controller.handlers.secrets import index_lookup
 from calsync_operator.controller.memory import operator_context, resource_memory
 from calsync_operator.controller.rules.pass_request import ObjectRef
-from calsync_operator.controller.rules.triggers import reconcile_request
+from calsync_operator.controller.rules.triggers import Observed, reconcile_request
 from calsync_operator.controller.sync_pass import report_invalid_spec, run_pass
 from calsync_operator.controller.teardown import tear_down
 
@@ -22,14 +22,10 @@ DELETE_RETRIES = 5
 async def reconcile(
     *,
     body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
     name: str,
     namespace: str | None,
     memo: kopf.Memo,
     reason: str,
-    logger: kopf.Logger,
     secret_versions: kopf.Index[tuple[str, str], str] | None = None,  # kopf passes the index
     old: Any = None,  # on a change: the previous spec (or body essence, for the resume handler)
     **_: Any,
@@ -41,14 +37,13 @@ async def reconcile(
         obj = ObjectRef.of(body, name, namespace)
         current = mem.current_status(obj.status)
         try:
-            parsed = parse_spec(dict(spec))
+            parsed = parse_spec(dict(body.spec))
         except SpecError as exc:
             await report_invalid_spec(ctx, mem, obj, str(exc))
             raise kopf.PermanentError(f"Invalid spec: {exc}") from None
         signals = mem.signals(current, ctx.now())
-        request = reconcile_request(
-            parsed, dict(meta.annotations), current, signals, reason=str(reason), generation=obj.generation
-        )
+        observed = Observed(parsed, dict(body.meta.annotations), current)
+        request = reconcile_request(observed, signals, reason=str(reason), generation=obj.generation)
         result = await run_pass(
             ctx, mem, obj, parsed, request, index_lookup(secret_versions), retry_here=False
         )
@@ -65,9 +60,6 @@ async def wake(*, memo: kopf.Memo, **_: Any) -> None:
 async def delete(
     *,
     body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
     name: str,
     namespace: str | None,
     memo: kopf.Memo,
@@ -79,7 +71,7 @@ async def delete(
     ctx, mem = operator_context(memo), resource_memory(memo)
     obj = ObjectRef.of(body, name, namespace)
     try:
-        parsed = parse_spec(dict(spec))
+        parsed = parse_spec(dict(body.spec))
     except SpecError:
         logger.warning("The spec is invalid: nothing to clean up that the operator can find")
         return
@@ -87,6 +79,7 @@ async def delete(
         result = await tear_down(ctx, mem, obj, parsed)
     ctx.secret_watch.unregister(obj.namespace, name)
     metrics.forget_resource(obj.namespace, name, [source.key for source in parsed.sources])
+    metrics.forget_ready(obj.namespace, name)
     for notice in result.notices:
         kopf.event(body, type=notice.type, reason=notice.reason, message=notice.message)
     if result.copies_deleted:

@@ -5,7 +5,7 @@ kopf timers take one fixed interval per handler, but every CalendarSync has its 
 A daemon per object does both: it sleeps until woken (every watch event of its object, a
 Secret change) or until its next deadline (poll, retry, end of a channel overlap), then asks
 ``rules.triggers.next_request`` what is pending, runs that one pass under the object's lock, and
-loops. Its ``body``/``meta`` are kopf's live views, so it always sees the latest annotations.
+loops. Its ``body`` is kopf's live view, so it always sees the latest annotations.
 Status is written by the pass itself (kopf applies a daemon's patch only when it exits).
 """
 
@@ -27,7 +27,7 @@ from calsync_operator.controller.memory import (
     resource_memory,
 )
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
-from calsync_operator.controller.rules.triggers import next_deadline, next_request
+from calsync_operator.controller.rules.triggers import Observed, next_deadline, next_request
 from calsync_operator.controller.sync_pass import run_pass
 
 # On deletion or shutdown the worker gets this long to finish its pass before kopf cancels it
@@ -38,14 +38,10 @@ CANCELLATION_BACKOFF = 5.0
 async def sync_worker(
     *,
     body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
     name: str,
     namespace: str | None,
     memo: kopf.Memo,
     stopped: kopf.DaemonStopped,
-    logger: kopf.Logger,
     secret_versions: kopf.Index[tuple[str, str], str] | None = None,  # kopf passes the index
     **_: Any,
 ) -> None:
@@ -61,7 +57,7 @@ async def sync_worker(
         while not stopped:
             mem.wake.clear()  # before looking, so a wake-up during the pass is not lost
             try:
-                parsed = parse_spec(dict(spec))
+                parsed = parse_spec(dict(body.spec))
             except SpecError:
                 parsed = None  # the reconcile handler reported it; wait for the next spec
             if parsed is not None:
@@ -72,7 +68,7 @@ async def sync_worker(
                 and await _pass_if_due(ctx, mem, body, name, namespace, secret_versions)
             )
             if not ran:
-                await _sleep(ctx, mem, stopped, parsed, status)
+                await _sleep(ctx, mem, stopped, parsed, body.status)
     finally:
         ctx.secret_watch.unregister(namespace, name)
 
@@ -98,7 +94,8 @@ async def _pass_if_due(
 
         def pending() -> PassRequest | None:
             now = ctx.now()
-            return next_request(parsed, dict(body.meta.annotations), current, mem.signals(current, now), now)
+            observed = Observed(parsed, dict(body.meta.annotations), current)
+            return next_request(observed, mem.signals(current, now), now)
 
         if pending() is None:
             return False

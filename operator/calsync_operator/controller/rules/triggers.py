@@ -23,6 +23,15 @@ from calsync_operator.controller.rules.pass_request import PassRequest
 
 
 @dataclass(frozen=True)
+class Observed:
+    """The object as a handler sees it: the parsed spec, the annotations, the status to start from."""
+
+    spec: CalendarSyncSpec
+    annotations: Mapping[str, str]
+    status: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Signals:
     """What the worker knows besides the object: its memory's view of handled values and clocks."""
 
@@ -65,16 +74,11 @@ def requested_at(
 
 
 def reconcile_request(
-    spec: CalendarSyncSpec,
-    annotations: Mapping[str, str],
-    status: Mapping[str, Any],
-    signals: Signals,
-    *,
-    reason: str,
-    generation: int | None,
+    observed: Observed, signals: Signals, *, reason: str, generation: int | None
 ) -> PassRequest:
     """The pass of kopf's reconcile (create, resume, spec change): every source, Secrets re-read.
     A spec change re-lists every source, so a new rendering reaches every existing copy."""
+    spec, annotations, status = observed.spec, observed.annotations, observed.status
     seen = status.get("observedGeneration")
     return PassRequest(
         reason=reason,
@@ -86,14 +90,9 @@ def reconcile_request(
     )
 
 
-def next_request(
-    spec: CalendarSyncSpec,
-    annotations: Mapping[str, str],
-    status: Mapping[str, Any],
-    signals: Signals,
-    now: datetime,
-) -> PassRequest | None:
+def next_request(observed: Observed, signals: Signals, now: datetime) -> PassRequest | None:
     """The pass to run now, or None when nothing is due."""
+    spec, annotations, status = observed.spec, observed.annotations, observed.status
     if spec.suspend:
         return None  # the reconcile handler already stopped everything; only a spec change helps
     request_value = requested_at(annotations, status, signals.handled_request_at)
