@@ -34,17 +34,16 @@ def test_a_dead_keep_alive_connection_is_replaced_without_a_retry_warning(
 ) -> None:
     calendar = new_calendar()
     client = make_client(emulator)
-    try:
-        assert all(r.ok for r in client.write(inserts(calendar, 2)))
-        assert kill_kept_alive_connections(client) == 1
-        caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="calsync.google"):
-            if call == "list":
-                assert len(client.list_events(calendar).events) == 2
-            else:
-                [result] = client.write([WriteOp(WriteKind.DELETE, calendar, "evt00000")])
-                assert result.ok
-    finally:
-        client.close()
+    assert all(r.ok for r in client.write(inserts(calendar, 2)))
+    # The thread's connections (shared by every credential it serves; earlier tests may have
+    # left some to other servers): at least the one to the emulator dies.
+    assert kill_kept_alive_connections(client) >= 1
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="calsync.google"):
+        if call == "list":
+            assert len(client.list_events(calendar).events) == 2
+        else:
+            [result] = client.write([WriteOp(WriteKind.DELETE, calendar, "evt00000")])
+            assert result.ok
     assert [r.message for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any("stale keep-alive" in r.message for r in caplog.records)

@@ -76,6 +76,11 @@ class GoogleCalendarClient:
         settings = settings or GoogleSettings.from_env()
         return cls(ManagedCredentials(token_json, source=source, token_uri=settings.token_uri), settings)
 
+    def close(self) -> None:
+        """Done with this client on this thread (scripts, tests): closes the thread's kept-alive
+        connections. Nothing else to release; the operator's threads keep theirs."""
+        self._transport.close_thread_connections()
+
     def _call(self, method: str, make_request: Callable[[], Any]) -> Any:
         def attempt() -> Any:
             self.limiter.acquire()

@@ -102,6 +102,11 @@ class Transport:
             http.http.close()  # the thread's connections: httplib2 opens fresh ones next time
             return send(http)
 
+    def close_thread_connections(self) -> None:
+        """Close the calling thread's kept-alive connections (httplib2 reopens them on the next
+        call); the connections belong to threads, not to a credential."""
+        thread_connection(self._timeout).close()
+
     def translate(self, exc: Exception) -> Exception:
         """Map what httplib2/google-auth raise to our errors; anything else passes unchanged."""
         if isinstance(exc, google.auth.exceptions.RefreshError):
