@@ -33,11 +33,7 @@ from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kube.connect import load_configuration
 from calsync_operator.sync.port import WriteKind, WriteOp
-
-try:
-    from support.cluster import TestCluster
-except ImportError:  # the session control-plane fixture is not in this tree yet
-    pytest.skip("needs the session cluster fixture (support.cluster.TestCluster)", allow_module_level=True)
+from support.cluster import TestCluster
 
 CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
 pytestmark = pytest.mark.cluster
