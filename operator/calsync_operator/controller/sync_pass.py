@@ -165,6 +165,8 @@ def _desired_status(
     conditions = decide_conditions(
         before.get("conditions"), situation, _problems(scope.mem, entries), generation=obj.generation, now=now
     )
+    ready = get_condition(conditions, ConditionType.READY) or {}
+    metrics.track_ready(obj.namespace, obj.name, ready.get("status") == "True", str(ready.get("reason", "")))
     plans = [(o.entry.calendar_id, o.plan) for o in outcomes.values() if o.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
     plan = (plan_status(plans, now) if plans else previous_plan) if spec.dry_run else None
