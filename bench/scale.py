@@ -244,7 +244,7 @@ def burst(world: World, round_: int, timeout: float = 600) -> float:
     write_all(google, edits)
     expected = updates_before + len(edits)
     wait_until(
-        lambda: world.emulator.calls("events.update") >= expected, timeout, "every copy updated", every=0.5
+        lambda: world.emulator.calls("events.update") >= expected, timeout, "every copy updated", every=1.0
     )
     elapsed = time.monotonic() - began
     check_targets(world, title)
