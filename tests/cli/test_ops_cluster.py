@@ -136,7 +136,7 @@ def test_confirm_delete_shows_the_held_deletions_and_lets_them_through(world: Op
     # The operator writes the status, then removes the annotation: the guard is armed again.
     world.until(
         lambda o: (
-            not condition(o, "DeleteGuard")
+            condition(o, "DeleteGuard").get("status") != "True"
             and condition(o, "Ready").get("status") == "True"
             and CONFIRM_DELETE_ANNOTATION not in o["metadata"].get("annotations", {})
         )
