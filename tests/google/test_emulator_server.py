@@ -26,6 +26,7 @@ async def test_usable_from_async_code() -> None:
 def test_start_stop_pair_and_separate_state() -> None:
     first, second = EmulatorServer().start(), EmulatorServer().start()
     try:
+        first.create_calendar("a@example.com")
         calendar_service(first).events().insert(calendarId="a@example.com", body=timed(1)).execute()
 
         assert len(first.events("a@example.com")) == 1
@@ -104,4 +105,4 @@ def test_authorization_code_flow_with_google_auth_oauthlib(
     assert consent.status_code == 302
     assert query["state"] == [state]
     assert flow.credentials.refresh_token
-    assert service.events().list(calendarId=new_calendar()).execute()["items"] == []
+    assert service.events().list(calendarId="primary").execute()["items"] == []
