@@ -10,6 +10,11 @@ an earlier phase of this pass. Within a phase, writes go to the adapter in chunk
 
 Per-operation failures are results, not exceptions. The copy index is updated from confirmed
 results only, so an aborted pass leaves it describing exactly what was written.
+
+Occurrences of copied series are planned by occurrence key (``identity.occurrence_key``):
+Google's ids for them are opaque, so before phase (2) the executor finds each one it does not
+know yet with ``events.instances`` on the copied series and the original start, once, and the
+copy index remembers it. An occurrence that cannot be found fails with 404 ``notFound``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from calsync_operator.copyindex import CopyIndex
-from calsync_operator.google.types import CalendarClient, GoogleError, WriteKind, WriteOp
+from calsync_operator.google.types import CalendarClient, GoogleError, QuotaExhausted, WriteKind, WriteOp
+from calsync_operator.identity import split_occurrence_key
 from calsync_operator.planner import OpKind, Plan, PlannedOp
 
 MAX_BATCH = 1000  # Google's limit of calls per batch request
@@ -123,7 +129,7 @@ class PlanExecutor:
         invites = plan.of(OpKind.INVITE)
         self.phase([op for op in copies if not op.on_instance], self.target_client)
         self.phase(invites, self.source_client)
-        self.phase([op for op in copies if op.on_instance], self.target_client)
+        self.phase(self.found_occurrences([op for op in copies if op.on_instance]), self.target_client)
         ready: list[PlannedOp] = []
         for op in plan.of(OpKind.DELETE_SOURCE):
             if all(key in self.confirmed for key in op.requires):
@@ -146,14 +152,53 @@ class PlanExecutor:
             if self.between_batches is not None:
                 self.between_batches()
 
+    def found_occurrences(self, ops: Sequence[PlannedOp]) -> list[PlannedOp]:
+        """The occurrence ops whose target occurrence is known or found now; the others fail."""
+        ready: list[PlannedOp] = []
+        for op in ops:
+            error: GoogleError | None = None
+            if self.index.target_id(op.copy_id) is None:
+                try:
+                    self.look_up(op.copy_id)
+                except QuotaExhausted:
+                    raise
+                except GoogleError as exc:
+                    error = exc
+            if self.index.target_id(op.copy_id) is not None:
+                ready.append(op)
+            else:
+                error = error or GoogleError(404, "notFound", "the copied series has no occurrence at this start")
+                self.report.results.append(OpResult(op, ok=False, error=error))
+        return ready
+
+    def look_up(self, key: str) -> None:
+        parts = split_occurrence_key(key)
+        if parts is None or self.target_client is None:
+            return
+        master_copy_id, original_start = parts
+        found = self.target_client.instances(
+            self.target_calendar_id, master_copy_id, original_start=original_start, show_deleted=True
+        )
+        if found:
+            self.index.record_found(key, str(found[0]["id"]))
+
+    def occurrence_id(self, op: PlannedOp) -> str:
+        return (self.index.target_id(op.copy_id) or "") if op.on_instance else ""
+
     def write_op(self, op: PlannedOp) -> WriteOp:
+        target = self.target_calendar_id
+        if op.on_instance and op.kind in (OpKind.UPDATE, OpKind.DELETE):
+            occurrence = self.occurrence_id(op)
+            if op.kind is OpKind.DELETE:
+                return WriteOp(WriteKind.DELETE, target, occurrence)
+            return WriteOp(WriteKind.UPDATE, target, occurrence, {**(op.body or {}), "id": occurrence})
         match op.kind:
             case OpKind.INSERT:
-                return WriteOp(WriteKind.INSERT, self.target_calendar_id, op.copy_id, op.body)
+                return WriteOp(WriteKind.INSERT, target, op.copy_id, op.body, chosen_id=True)
             case OpKind.UPDATE:
-                return WriteOp(WriteKind.UPDATE, self.target_calendar_id, op.copy_id, op.body)
+                return WriteOp(WriteKind.UPDATE, target, op.copy_id, op.body, chosen_id=True)
             case OpKind.DELETE:
-                return WriteOp(WriteKind.DELETE, self.target_calendar_id, op.copy_id)
+                return WriteOp(WriteKind.DELETE, target, op.copy_id, chosen_id=True)
             case OpKind.INVITE:
                 return WriteOp(WriteKind.PATCH, self.source_calendar_id, op.source_event_id, op.body)
             case OpKind.DELETE_SOURCE:
@@ -165,9 +210,10 @@ class PlanExecutor:
         if not ok:
             return
         self.confirmed.add(op.key)
+        occurrence = self.occurrence_id(op)
         if op.kind in (OpKind.INSERT, OpKind.UPDATE) and op.body is not None:
-            self.index.record_written(op.copy_id, op.source_event_id, dict(op.body))
+            self.index.record_written(op.copy_id, op.source_event_id, dict(op.body), occurrence)
         elif op.kind is OpKind.DELETE and op.on_instance:
-            self.index.record_cancelled(op.copy_id, op.source_event_id)
+            self.index.record_cancelled(op.copy_id, op.source_event_id, occurrence)
         elif op.kind is OpKind.DELETE:
             self.index.record_deleted(op.copy_id)

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from calsync_operator.alerts import Notice
 from calsync_operator.channelstep import reconcile_channels
-from calsync_operator.copyindex import is_instance_id
+from calsync_operator.copyindex import is_occurrence_key
 from calsync_operator.engine import load_copy_index
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.retry import is_retryable
@@ -116,9 +116,9 @@ async def _delete_copies(
         index = await asyncio.to_thread(load_copy_index, target, target_calendar_id, source_calendar_id)
         # Deleting a copied series deletes its occurrences: only top-level copies are deleted.
         ops = [
-            WriteOp(WriteKind.DELETE, target_calendar_id, copy_id)
+            WriteOp(WriteKind.DELETE, target_calendar_id, copy_id, chosen_id=True)
             for copy_id, _entry in index.live_copies()
-            if not is_instance_id(copy_id)
+            if not is_occurrence_key(copy_id)
         ]
         written = await asyncio.to_thread(target.write, ops) if ops else []
     except AuthExpired:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from calsync_operator.google.types import Event, WriteKind
-from calsync_operator.identity import copy_event_id, instance_id
+from calsync_operator.identity import copy_event_id
 from calsync_operator.model import RecurringMode
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
@@ -27,14 +27,8 @@ def weekly_series() -> Event:
     }
 
 
-def occurrence_id(week: int) -> str:
-    return instance_id(MASTER, FIRST + timedelta(weeks=week))
-
-
 def occurrence(world: World, week: int) -> Event:
-    found = world.client(SRC_A).get_event(SRC_A, occurrence_id(week))
-    assert found is not None
-    return found
+    return world.occurrence(SRC_A, MASTER, FIRST + timedelta(weeks=week))
 
 
 def shown(world: World, calendar_id: str, master_id: str) -> list[tuple[Any, Any, str]]:
@@ -106,8 +100,7 @@ def test_all_day_series_exception_lands_on_the_dated_occurrence(world: World) ->
         "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
     }
     world.write(SRC_A, WriteKind.INSERT, [series])
-    second = world.client(SRC_A).get_event(SRC_A, "climbing01_20261207")
-    assert second is not None
+    second = world.occurrence(SRC_A, "climbing01", "2026-12-07")
     world.write(SRC_A, WriteKind.UPDATE, [{**second, "summary": "Gym (closed)"}])
 
     world.sync(the_spec, SRC, now=NOW)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from emulator_client import calendar_service, new_calendar, timed
+from emulator_client import calendar_service, timed
 from google_auth_oauthlib.flow import Flow
 
 from calsync_operator.emulator import EmulatorServer

@@ -28,9 +28,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from typing import Any
-
 from datetime import date, datetime
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request

@@ -46,7 +46,7 @@ class InstanceIds:
         if style not in STYLES:
             raise ValueError(f"instance id style must be one of {', '.join(STYLES)}, got {style!r}")
         with self._lock:
-            self.style = style  # type: ignore[assignment]  # checked just above
+            self.style = style
 
     def reset(self) -> None:
         with self._lock:

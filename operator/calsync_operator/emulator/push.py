@@ -19,10 +19,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential

@@ -21,8 +21,8 @@ import uvicorn
 from calsync_operator.emulator.app import create_app
 from calsync_operator.emulator.counters import CounterSnapshot
 from calsync_operator.emulator.faults import FaultInjector, FaultRule
-from calsync_operator.emulator.oauth import DEFAULT_SCOPE
 from calsync_operator.emulator.instanceids import InstanceIdStyle
+from calsync_operator.emulator.oauth import DEFAULT_SCOPE
 from calsync_operator.emulator.state import EmulatorOptions, EmulatorState
 
 _STARTUP_TIMEOUT = 10.0

@@ -13,9 +13,9 @@ from typing import Any
 
 from calsync_operator.emulator.counters import Counters, CounterSnapshot
 from calsync_operator.emulator.faults import FaultInjector
+from calsync_operator.emulator.instanceids import InstanceIdStyle
 from calsync_operator.emulator.oauth import TokenRegistry
 from calsync_operator.emulator.push import PushNotifier
-from calsync_operator.emulator.instanceids import InstanceIdStyle
 from calsync_operator.emulator.splits import split_series
 from calsync_operator.emulator.store import CalendarStore
 
