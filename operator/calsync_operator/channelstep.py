@@ -87,7 +87,7 @@ async def reconcile_channels(
         times.created.pop(current.id, None)
         current = None
     if decision.create:
-        address = settings.webhook_url or ""
+        address = settings.push_address or ""
         try:
             opened = await asyncio.to_thread(
                 open_channel,

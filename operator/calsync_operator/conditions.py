@@ -52,6 +52,7 @@ class PushActiveReason(StrEnum):
     CHANNELS_ACTIVE = "ChannelsActive"
     PUSH_DISABLED = "PushDisabled"
     NO_WEBHOOK_URL = "NoWebhookURL"
+    WEBHOOK_URL_NOT_HTTPS = "WebhookURLNotHTTPS"
     CHANNEL_ERROR = "ChannelError"
     SUSPENDED = "Suspended"
 

@@ -4,11 +4,15 @@ State is plain data handed in and returned (``SourceState``; the operator keeps 
 ``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
 passes None after a restart: one listing of the target rebuilds it). Nothing touches local disk.
 
-The machine (DESIGN §4): no token → full listing in the window → sweep → store nextSyncToken;
-token → incremental listing; 410 (``SyncTokenExpired``) → full listing and sweep. The new token
+The machine (docs/sync.md): no token → full listing in the window → sweep → store
+nextSyncToken; token → incremental listing; 410 (``SyncTokenExpired``, also a 400 on a token
+Google does not understand) → full listing and sweep; and at least once a day (``rolling``: one
+slot per source, spread over the day) a full listing again, so the window rolls. The new token
 is stored only when the pass is settled, so a crash, an abort, a retryable write failure or a
 tripped delete guard leaves the old token in place and the next pass sees the same changes
-again — idempotent writes (deterministic ids, render hashes) make that replay free.
+again — idempotent writes (deterministic ids, render hashes) make that replay free. A write
+Google refuses for good does not hold the token back: it is remembered (``failures``) and
+retried by the next full listing.
 
 Errors that stop a pass (auth, quota, listing failures) propagate: the operator maps them to
 conditions and retries; per-write failures end up in ``lastError``. Passes are blocking (run
@@ -20,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calsync_operator.conditions import format_time
 from calsync_operator.copyindex import CopyIndex
 from calsync_operator.executor import Counts, ExecutionReport, PlanExecutor
+from calsync_operator.failures import FailedWrite, remembered
 from calsync_operator.filters import outside_window, skip_reason, window_bounds
 from calsync_operator.google.types import CalendarClient, Event, SyncTokenExpired
 from calsync_operator.identity import TAG_SOURCE, copy_event_id, source_key
@@ -37,6 +42,8 @@ from calsync_operator.planner import (
     plan_source_changes,
     sweep_candidates,
 )
+from calsync_operator.rolling import DEFAULT_INTERVAL, full_sync_due
+from calsync_operator.times import try_parse_time
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class SourceState:
     last_full_sync_time: str | None = None
     counts: Counts = field(default_factory=Counts)
     last_error: str | None = None
+    failed_writes: tuple[FailedWrite, ...] = ()  # refused for good; retried by the next full listing
 
     @property
     def key(self) -> str:
@@ -63,6 +71,7 @@ class SourceState:
             "lastFullSyncTime": self.last_full_sync_time,
             "counts": self.counts.as_status(),
             "lastError": self.last_error,
+            "failedWrites": [f.to_status() for f in self.failed_writes],
         }
 
     @classmethod
@@ -78,6 +87,7 @@ class SourceState:
             last_full_sync_time=status.get("lastFullSyncTime"),
             counts=Counts(*(int(counts.get(k, 0)) for k in ("created", "updated", "deleted", "skipped"))),
             last_error=status.get("lastError"),
+            failed_writes=tuple(FailedWrite.from_status(f) for f in status.get("failedWrites") or ()),
         )
 
 
@@ -136,9 +146,11 @@ def _dropped_occurrences(
     """``instances`` mode, incremental pass: occurrences a series edit removed (a shorter RRULE,
     a moved series), as cancellations. The listing shows the occurrences a changed series still
     has, not those it lost, so each series with listed occurrences and existing copies is read
-    once with ``events.instances`` in the window; copies of occurrences it no longer has go."""
-    live = [e for e in changed if e.get("status") != "cancelled"]
-    series_ids = {str(e["recurringEventId"]) for e in live if e.get("recurringEventId")}
+    once with ``events.instances`` in the window; copies of occurrences it no longer has go.
+    A deleted series is listed as cancelled instances, but only about six months of them
+    (google-api-ruby-client#860): the same read finds the series gone, and the copies of its
+    occurrences further ahead go too."""
+    series_ids = {str(e["recurringEventId"]) for e in changed if e.get("recurringEventId")}
     if not series_ids:
         return []
     by_series = index.occurrences_by_series()
@@ -198,12 +210,16 @@ def sync_source(
     force_full: bool = False,
     batch_size: int = 1000,
     between_batches: Callable[[], None] | None = None,
+    full_sync_interval: timedelta | None = DEFAULT_INTERVAL,
+    spread_key: str | None = None,
 ) -> SyncOutcome:
     """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
 
     ``force_full`` re-lists the window (the operator passes it after a spec change, so that a
     new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
-    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation).
+    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation). The window rolls:
+    a full listing is due once per ``full_sync_interval`` after ``lastFullSyncTime``, in the
+    slot ``spread_key`` (default: the source's key) gets in that interval.
     """
     now = now or datetime.now(UTC)
     copying = spec.delivery is Delivery.COPY
@@ -213,7 +229,9 @@ def sync_source(
         else:
             index = CopyIndex(source.calendar_id)
     single_events = spec.recurring is RecurringMode.INSTANCES
-    full = force_full or not state.sync_token
+    last_full = try_parse_time(state.last_full_sync_time)
+    rolled = full_sync_due(last_full, now, spread_key or state.key, full_sync_interval)
+    full = force_full or not state.sync_token or rolled
     listing = None
     if not full:
         try:
@@ -247,15 +265,8 @@ def sync_source(
     held = guard.tripped and not confirm_delete
     if spec.dry_run:
         return SyncOutcome(state, index, plan, None, guard, full)
-    report = PlanExecutor(
-        source_client=source_client,
-        target_client=target_client,
-        source_calendar_id=source.calendar_id,
-        target_calendar_id=spec.target.calendar_id,
-        index=index,
-        batch_size=batch_size,
-        between_batches=between_batches,
-    ).run(plan.without_copy_deletes() if held else plan)
+    report = _execute(plan.without_copy_deletes() if held else plan, spec, source, source_client,
+                      target_client, index, batch_size, between_batches)
     settled = not held and report.retryable_failures == 0
     new_state = replace(
         state,
@@ -264,5 +275,28 @@ def sync_source(
         last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
         counts=state.counts + report.counts,
         last_error=(guard.message if held else None) or report.error_summary(),
+        failed_writes=remembered(state.failed_writes, report, full=full),
     )
     return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _execute(
+    plan: Plan,
+    spec: CalendarSyncSpec,
+    source: Source,
+    source_client: CalendarClient,
+    target_client: CalendarClient | None,
+    index: CopyIndex,
+    batch_size: int,
+    between_batches: Callable[[], None] | None,
+) -> ExecutionReport:
+    return PlanExecutor(
+        source_client=source_client,
+        target_client=target_client,
+        source_calendar_id=source.calendar_id,
+        target_calendar_id=spec.target.calendar_id,
+        index=index,
+        batch_size=batch_size,
+        between_batches=between_batches,
+    ).run(plan)
+

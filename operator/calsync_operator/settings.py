@@ -13,10 +13,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from calsync_operator.google.endpoints import GoogleSettings
 
 ENV_WEBHOOK_URL = "CALSYNC_WEBHOOK_URL"
+ENV_WEBHOOK_INSECURE = "CALSYNC_WEBHOOK_INSECURE_LOOPBACK"
+ENV_FULL_SYNC_INTERVAL = "CALSYNC_FULL_SYNC_INTERVAL_SECONDS"
 ENV_SENDGRID_API_KEY = "SENDGRID_API_KEY"
 ENV_SENDGRID_API_HOST = "CALSYNC_SENDGRID_API_HOST"
 ENV_ALERT_FROM = "CALSYNC_ALERT_FROM"
@@ -32,6 +35,8 @@ ENV_CHANNEL_TTL = "CALSYNC_CHANNEL_TTL_SECONDS"
 SENDGRID_API_HOST = "https://api.sendgrid.com"
 GOOGLE_DEFAULT_CHANNEL_TTL = 7 * 24 * 3600  # Google's default channel lifetime (DESIGN §5)
 LOG_FORMATS = ("text", "json")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+DEFAULT_FULL_SYNC_INTERVAL = 24 * 3600  # the window rolls daily (docs/sync.md)
 
 
 class SettingsError(ValueError):
@@ -43,6 +48,11 @@ class OperatorSettings:
     """Everything the operator needs to know about its surroundings."""
 
     webhook_url: str | None = None  # public https URL ending in /push; None: no push channels
+    # Tests and the demo only: accept http://127.0.0.1 as the webhook URL (Google delivers
+    # only to https, so the emulator must be told the same: --allow-http-push).
+    webhook_insecure_loopback: bool = False
+    # Each source is listed in full at least this often, so the window rolls (docs/sync.md).
+    full_sync_interval_seconds: int = DEFAULT_FULL_SYNC_INTERVAL
     google: GoogleSettings = field(default_factory=GoogleSettings)
     sendgrid_api_key: str | None = field(default=None, repr=False)
     sendgrid_api_host: str = SENDGRID_API_HOST
@@ -66,10 +76,9 @@ class OperatorSettings:
     poll_seconds_override: float | None = None
 
     def __post_init__(self) -> None:
-        if self.webhook_url is not None and not self.webhook_url.startswith(("https://", "http://")):
+        if self.full_sync_interval_seconds < 60:
             raise SettingsError(
-                f"{ENV_WEBHOOK_URL}={self.webhook_url!r} is not a URL: set it to the webhook's public "
-                "https address ending in /push (e.g. https://calsync.example.com/push)"
+                f"{ENV_FULL_SYNC_INTERVAL} must be at least 60, got {self.full_sync_interval_seconds}"
             )
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"{ENV_LOG_FORMAT}={self.log_format!r}: use one of {', '.join(LOG_FORMATS)}")
@@ -79,6 +88,31 @@ class OperatorSettings:
             )
         if self.channel_ttl_seconds < 1:
             raise SettingsError(f"{ENV_CHANNEL_TTL} must be at least 1, got {self.channel_ttl_seconds}")
+
+    @property
+    def webhook_problem(self) -> str | None:
+        """Why Google could not push to ``webhook_url`` (PushActive=False says so), or None.
+        Google delivers only to https addresses; plain http is allowed on loopback with
+        ``CALSYNC_WEBHOOK_INSECURE_LOOPBACK=true``, for tests and the demo."""
+        if self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        if parts.scheme == "https" and parts.hostname:
+            return None
+        if self.webhook_insecure_loopback and parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+            return None
+        loopback = " (http is accepted only on 127.0.0.1 with CALSYNC_WEBHOOK_INSECURE_LOOPBACK=true)"
+        return (
+            f"{ENV_WEBHOOK_URL}={self.webhook_url!r} is not an https URL: Google delivers push "
+            f"notifications only to https addresses{loopback}. Set it to the webhook's public https "
+            "address ending in /push (e.g. https://calsync.example.com/push); until then changes "
+            "arrive by polling."
+        )
+
+    @property
+    def push_address(self) -> str | None:
+        """Where channels point: the webhook URL, when Google can deliver there."""
+        return self.webhook_url if self.webhook_problem is None else None
 
     @property
     def alerts_enabled(self) -> bool:
@@ -101,6 +135,8 @@ class OperatorSettings:
             health_port=_int(env, ENV_HEALTH_PORT, 8080),
             metrics_port=_int(env, ENV_METRICS_PORT, 9090),
             channel_ttl_seconds=_int(env, ENV_CHANNEL_TTL, GOOGLE_DEFAULT_CHANNEL_TTL),
+            webhook_insecure_loopback=_flag(env, ENV_WEBHOOK_INSECURE),
+            full_sync_interval_seconds=_int(env, ENV_FULL_SYNC_INTERVAL, DEFAULT_FULL_SYNC_INTERVAL),
         )
 
 
@@ -111,6 +147,13 @@ def _text(env: Mapping[str, str], name: str) -> str | None:
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (_text(env, name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise SettingsError(f"{name}={raw!r}: use true or false")
+    return raw in ("true", "1")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

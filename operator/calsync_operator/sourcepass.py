@@ -138,7 +138,7 @@ async def source_pass(
     result = SourceResult(entry)
     try:
         if not spec.dry_run:
-            wanted = spec.push_enabled and ctx.settings.webhook_url is not None
+            wanted = spec.push_enabled and ctx.settings.push_address is not None
             step = await reconcile_channels(
                 entry=entry,
                 client=client,
@@ -153,6 +153,7 @@ async def source_pass(
             else:
                 mem.channel_problems[key] = step.error
         state = SourceState.from_status(source.calendar_id, result.entry.to_status())
+        state = replace(state, failed_writes=mem.failed_writes.get(key, ()))
         abort = threading.Event()
         try:
             outcome = await asyncio.to_thread(
@@ -166,6 +167,8 @@ async def source_pass(
                 now=now,
                 confirm_delete=request.confirm_delete,
                 force_full=request.force_full,
+                full_sync_interval=timedelta(seconds=ctx.settings.full_sync_interval_seconds),
+                spread_key=f"{obj.namespace}/{obj.name}/{key}",
                 batch_size=ctx.settings.google.batch_size,
                 between_batches=lambda: _stop_if(abort),
             )
@@ -200,6 +203,7 @@ async def source_pass(
             mem.quota_until[key] = now + timedelta(seconds=result.retry_after or 0.0)
         return result
     mem.indexes[key] = outcome.index
+    mem.failed_writes[key] = outcome.state.failed_writes
     mem.sync_problems.pop(key, None)
     mem.quota_until.pop(key, None)
     for ref in (source.credentials, spec.target.credentials):

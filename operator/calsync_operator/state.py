@@ -24,6 +24,7 @@ import kopf
 
 from calsync_operator.channelstep import ChannelTimes
 from calsync_operator.copyindex import CopyIndex
+from calsync_operator.failures import FailedWrite
 from calsync_operator.kube import KubeApi
 from calsync_operator.mail import Mailer
 from calsync_operator.model import SecretRef
@@ -89,6 +90,9 @@ class ResourceMemory:
     channel_problems: dict[str, str] = field(default_factory=dict)
     guards: dict[str, str] = field(default_factory=dict)
     quota_until: dict[str, datetime] = field(default_factory=dict)  # source key → end of back-off
+    # Writes Google refused for good, by source key (``failures``): the sync token moved past
+    # them, the next full listing retries them; status and Ready report them.
+    failed_writes: dict[str, tuple[FailedWrite, ...]] = field(default_factory=dict)
     full_pass_done: bool = False
     deletes_confirmed: bool = False  # a pass used calsync.dev/confirm-delete: remove it
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from

@@ -111,6 +111,7 @@ async def run_pass(
         dry_run=spec.dry_run,
         push_enabled=spec.push_enabled,
         webhook_url_set=ctx.settings.webhook_url is not None,
+        webhook_problem=ctx.settings.webhook_problem,
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
     conditions = decide_conditions(
