@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.types import Event, WriteKind
 from calsync_operator.identity import copy_event_id
 from calsync_operator.model import RecurringMode
@@ -14,6 +17,13 @@ from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
 SRC = source(SRC_A, title_prefix="[A] ")
 FIRST = NOW.replace(hour=9) + timedelta(days=2)  # 2026-11-27 09:00 UTC = 10:00 in Berlin
 MASTER = "standup0001"
+
+
+@pytest.fixture(autouse=True, params=["opaque", "legacy"])
+def instance_ids(request: pytest.FixtureRequest, emulator: EmulatorServer) -> None:
+    """Google's occurrence ids are opaque (the emulator's default); the legacy
+    ``<id>_<start>`` format must work as well: the engine never reads or builds either."""
+    emulator.instance_ids(request.param)
 
 
 def weekly_series() -> Event:
