@@ -31,6 +31,7 @@ from operator_harness import (
     TOKENS,
     WORK,
     add_event_via_google,
+    prepare_emulator,
     condition,
     settings_for,
 )
@@ -86,6 +87,7 @@ def test_main_flow_on_a_real_cluster(
     configuration, namespace = cluster
     api = client.ApiClient(configuration)
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    prepare_emulator(emulator)
     for secret, refresh_token in TOKENS.items():
         data = base64.b64encode(emulator.token_json(refresh_token=refresh_token).encode()).decode()
         meta = client.V1ObjectMeta(name=secret, labels={"app.kubernetes.io/part-of": "calsync"})
