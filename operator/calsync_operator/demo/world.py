@@ -23,6 +23,7 @@ import uvicorn
 import yaml
 from kubernetes import client
 
+from calsync_operator.demo.story import USERS
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.emulator.server import PortInUse, bind_socket
 from calsync_operator.errors import CliError
@@ -127,15 +128,20 @@ class World:
 def running_world(emulator_port: int = 0) -> Iterator[World]:
     """Start every part (Kubernetes API, emulator, webhook, operator); stop them in reverse."""
     try:
-        emulator = EmulatorServer(port=emulator_port).start()
+        # The webhook listens on http://127.0.0.1: Google would refuse it, so both the emulator
+        # and the operator are told explicitly (a demo, not a deployment).
+        emulator = EmulatorServer(port=emulator_port, allow_http_push=True).start()
     except PortInUse as exc:
         raise CliError(
             f"the Google emulator {exc}", hint="pick another --emulator-port (0 picks a free one)"
         ) from None
+    for refresh_token, user in USERS.items():
+        emulator.register_user(refresh_token, user)
     try:
         with ThreadedKubeEmulator() as kube, WebhookServer(kube) as webhook:
             settings = OperatorSettings(
                 webhook_url=webhook.url + "/push",
+                webhook_insecure_loopback=True,
                 google=GoogleSettings(api_root=emulator.root_url),
                 channel_ttl_seconds=3600,
                 retry_delay_seconds=1.0,
