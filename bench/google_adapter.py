@@ -24,7 +24,7 @@ from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.retry import RetryPolicy
-from calsync_operator.google.types import WriteKind, WriteOp
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 
 def make_client(emu: EmulatorServer, name: str, batch_size: int = 1000) -> GoogleCalendarClient:

@@ -21,14 +21,14 @@ import argparse
 import time
 from datetime import UTC, datetime, timedelta
 
+from calsync_operator.api.names import TAG_EVENT
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.engine import SourceState, sync_source
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.identity import TAG_EVENT
-from calsync_operator.model import CalendarSyncSpec, SecretRef, Source, Target
+from calsync_operator.sync.engine import SourceState, sync_source
 
 SOURCE = "bench-source@example.com"
 TARGET = "bench-target@example.com"

@@ -57,7 +57,7 @@ def build_app(kind: str) -> Starlette:
 
         return Starlette(routes=[Route("/push", push, methods=["POST"]), Route("/healthz", healthz)])
 
-    from calsync_operator.identity import token_hash
+    from calsync_operator.api.names import token_hash
     from calsync_webhook.app import create_app
     from calsync_webhook.index import ChannelIndex, SignalTarget
     from calsync_webhook.settings import WebhookSettings

@@ -1,8 +1,12 @@
 """calsync: keep Google calendars in sync from inside Kubernetes.
 
-The package is layered like kopf: a pure core (``model``, ``identity``, ``conditions``,
-``render``, ``planner``) works on plain data without I/O; adapters at the edges (``google``,
-``kube``, ``mail``) do all the talking; ``handlers`` wire the two together for kopf.
+The folder tree is the architecture (docs/architecture.md), layered like kopf: ``cli`` on top;
+``controller`` (the operator), ``check`` and ``auth`` below it, beside the webhook
+(``calsync_webhook``); then the adapters ``kube`` and ``google``; then ``sync`` (one source into
+one target, pure apart from its port); ``api`` (the CalendarSync contract) at the bottom. Each
+package imports only the ones below it. ``settings``, ``logs``, ``metrics``, ``mail``,
+``heartbeat`` and ``errors`` are flat helpers; ``emulator`` (the Google Calendar emulator),
+``kubeemu`` (the in-memory Kubernetes API) and ``demo`` are tools for tests and people.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from chart_render import NAMESPACE, REPO, Manifest, Rendered, env_of, pod_spec
 
-from calsync_operator.cli import build_parser
+from calsync_operator.cli.main import build_parser
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.settings import WebhookSettings
 

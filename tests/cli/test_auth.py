@@ -19,8 +19,8 @@ import pytest
 import yaml
 from cli_support import unreachable_kubeconfig
 
-from calsync_operator.auth_cli import execute
-from calsync_operator.cli import build_parser, main
+from calsync_operator.cli.auth import execute
+from calsync_operator.cli.main import build_parser, main
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient

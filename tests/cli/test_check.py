@@ -12,7 +12,7 @@ import pytest
 import yaml
 from cli_support import LocalHttp, unreachable_kubeconfig
 
-from calsync_operator.cli import main
+from calsync_operator.cli.main import main
 from calsync_operator.kubeemu import ThreadedKubeEmulator
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "calendarsync.yaml"

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from calsync_operator.api.names import TAG_EVENT
 from calsync_operator.demo.story import CENTRAL, PERSONAL, Kind, arrived, demo_story
 from calsync_operator.demo.view import (
     CURSOR_HOME,
@@ -24,7 +25,6 @@ from calsync_operator.demo.view import (
     render_screen,
     summary,
 )
-from calsync_operator.identity import TAG_EVENT
 
 ROOT = Path(__file__).parents[2]
 DEMO = [sys.executable, "-m", "calsync_operator.cli", "demo"]
@@ -54,6 +54,25 @@ def test_demo_runs_the_whole_system_and_every_change_arrives(tmp_path: Path) -> 
     log = log_file.read_text()
     assert "kopf" in log
     assert "rt-demo" not in log  # the refresh tokens in the Secrets never reach a log
+
+
+def test_demo_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    # A production install (`pip install calsync`) has no kmock: None in sys.modules makes its
+    # import fail exactly as a missing package does.
+    script = (
+        "import sys; sys.modules['kmock'] = None\n"
+        "from calsync_operator.cli.main import main\n"
+        f"sys.exit(main(['demo', '--duration', '1', '--log-file', {str(tmp_path / 'demo.log')!r}]))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode != 0
+    assert done.stderr.splitlines() == [
+        "calsync: error: calsync demo needs the demo extra (kmock is missing): pip install 'calsync[demo]'"
+    ]
 
 
 def read_until(fd: int, proc: subprocess.Popen[bytes], marker: bytes | None, within: float) -> bytes:

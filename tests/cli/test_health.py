@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from calsync_operator.health import (
+from calsync_operator.check.health import (
     EndpointResult,
     assess_resource,
     build_report,

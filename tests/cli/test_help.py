@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from calsync_operator.cli import build_parser
+from calsync_operator.cli.main import build_parser
 
 PEOPLE_COMMANDS = ("demo", "auth", "check")
 
@@ -59,7 +59,7 @@ def test_help_does_not_import_the_heavy_parts() -> None:
     # emulators, aiohttp under kopf and kmock) are most of a command's start-up.
     heavy = ("kopf", "kubernetes", "google_auth_oauthlib", "googleapiclient", "uvicorn", "aiohttp", "kmock")
     probe = (
-        "import sys; from calsync_operator.cli import build_parser; build_parser(); "
+        "import sys; from calsync_operator.cli.main import build_parser; build_parser(); "
         f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

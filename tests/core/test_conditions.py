@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from calsync_operator.conditions import (
+from calsync_operator.api.conditions import (
     AuthenticatedReason,
     ConditionType,
     DeleteGuardReason,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from calsync_operator.model import (
+from calsync_operator.api.spec import (
     CalendarSyncSpec,
     Delivery,
     OnDelete,

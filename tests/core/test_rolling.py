@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from calsync_operator.rolling import full_sync_due, next_full_sync, slot_offset
+from calsync_operator.sync.rolling import full_sync_due, next_full_sync, slot_offset
 
 DAY = timedelta(days=1)
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

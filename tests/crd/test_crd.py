@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 from crdcheck import EXAMPLES, Case, CrdSchema, load_cases, load_yaml, to_jsonschema
 
-from calsync_operator.conditions import (
+from calsync_operator.api.conditions import (
     AuthenticatedReason,
     ConditionType,
     DeleteGuardReason,
@@ -20,8 +20,8 @@ from calsync_operator.conditions import (
     ReadyReason,
     set_condition,
 )
-from calsync_operator.identity import source_key, token_hash
-from calsync_operator.model import SpecError, parse_spec
+from calsync_operator.api.names import source_key, token_hash
+from calsync_operator.api.spec import SpecError, parse_spec
 
 SCHEMA_CASES = load_cases("schema")
 CEL_CASES = load_cases("cel")

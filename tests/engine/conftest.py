@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from calsync_operator.copyindex import CopyIndex
+from calsync_operator.api.names import TAG_EVENT, TAG_SOURCE
+from calsync_operator.api.spec import CalendarSyncSpec, Source
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.engine import SourceState, SyncOutcome, sync_source
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.retry import RetryPolicy
-from calsync_operator.google.types import CalendarClient, Event, WriteKind, WriteOp
-from calsync_operator.identity import TAG_EVENT, TAG_SOURCE
-from calsync_operator.model import CalendarSyncSpec, Source
+from calsync_operator.sync.copyindex import CopyIndex
+from calsync_operator.sync.engine import SourceState, SyncOutcome, sync_source
+from calsync_operator.sync.port import CalendarClient, Event, WriteKind, WriteOp
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calsync_operator.model import CalendarSyncSpec, SecretRef, Source, Target
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 TARGET = "target@example.com"

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from calsync_operator.filters import SkipReason, skip_reason
-from calsync_operator.model import Filters, Window
+from calsync_operator.api.spec import Filters, Window
+from calsync_operator.sync.filters import SkipReason, skip_reason
 from engine.factories import NOW, all_day, timed
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from calsync_operator.copyindex import CopyIndex
-from calsync_operator.identity import copy_event_id
-from calsync_operator.model import CalendarSyncSpec, Delivery, Privacy, RecurringMode, SourceCleanup
-from calsync_operator.planner import OpKind, Plan, judge_deletes, plan_source_changes
-from calsync_operator.render import render_copy
+from calsync_operator.api.names import copy_event_id
+from calsync_operator.api.spec import CalendarSyncSpec, Delivery, Privacy, RecurringMode, SourceCleanup
+from calsync_operator.sync.copyindex import CopyIndex
+from calsync_operator.sync.planner import OpKind, Plan, judge_deletes, plan_source_changes
+from calsync_operator.sync.render import render_copy
 from engine.factories import NOW, SRC_A, TARGET, cancelled, source, spec, timed
 
 SRC = source()
@@ -16,6 +16,9 @@ SRC = source()
 
 def cid(event_id: str) -> str:
     return copy_event_id(TARGET, SRC_A, event_id)
+
+
+DEC_3 = "2026-12-03T08:00:00Z"  # an occurrence's original start
 
 
 def index_of(events: list[dict[str, Any]], the_spec: CalendarSyncSpec | None = None) -> CopyIndex:
@@ -69,7 +72,7 @@ def test_series_exceptions_follow_their_master() -> None:
     # Occurrence ids are opaque (nothing in them names the series or the start).
     moved = timed("q1w2e3r4t5", "Moved", hours_from_now=30, recurringEventId="m",
                   originalStartTime={"dateTime": "2026-11-26T09:00:00+01:00", "timeZone": "Europe/Berlin"})
-    gone = cancelled("a9s8d7f6g5", recurringEventId="m", originalStartTime={"dateTime": "2026-12-03T08:00:00Z"})
+    gone = cancelled("a9s8d7f6g5", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
     p = plan([moved, gone, master])
     assert kinds(p) == [("insert", "m"), ("update", moved["id"]), ("delete", gone["id"])]
     # Named by the copied series and the original start: the executor looks Google's id up.
@@ -80,7 +83,7 @@ def test_series_exceptions_follow_their_master() -> None:
 def test_cancelled_occurrence_listed_with_the_guaranteed_fields_cancels_the_right_instance_once() -> None:
     master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     index = index_of([master])
-    bare = cancelled("opaque0001", recurringEventId="m", originalStartTime={"dateTime": "2026-12-03T08:00:00Z"})
+    bare = cancelled("opaque0001", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
 
     p = plan([bare], index)
 
@@ -117,7 +120,7 @@ def test_index_rebuilt_from_a_target_listing_knows_cancelled_occurrences_listed_
     occurrence = index.entries[cid("m") + "@20261203T080000Z"]
     assert occurrence.cancelled
     assert index.target_id(cid("m") + "@20261203T080000Z") == "g00gle0paque1d"  # no lookup needed
-    gone = cancelled("other0paque", recurringEventId="m", originalStartTime={"dateTime": "2026-12-03T08:00:00Z"})
+    gone = cancelled("other0paque", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
     assert plan([gone], index).ops == ()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from calsync_operator.model import Privacy, RecurringMode
-from calsync_operator.render import invite_patch, render_copy, render_hash
+from calsync_operator.api.spec import Privacy, RecurringMode
+from calsync_operator.sync.render import invite_patch, render_copy, render_hash
 from engine.factories import SRC_A, all_day, source, spec, timed
 
 SECRET_BITS = ("Salary review", "Room 4", "confidential notes", "boss@example.com", "meet.google.com")

@@ -10,8 +10,10 @@ from typing import Any, cast
 
 import pytest
 
-from calsync_operator.filters import window_bounds
-from calsync_operator.google.types import (
+from calsync_operator.api.names import TAG_EVENT, copy_event_id
+from calsync_operator.api.spec import CalendarSyncSpec, Source
+from calsync_operator.sync.filters import window_bounds
+from calsync_operator.sync.port import (
     CalendarClient,
     Channel,
     Event,
@@ -20,9 +22,7 @@ from calsync_operator.google.types import (
     WriteOp,
     WriteResult,
 )
-from calsync_operator.identity import TAG_EVENT, copy_event_id
-from calsync_operator.model import CalendarSyncSpec, Source
-from calsync_operator.render import render_copy
+from calsync_operator.sync.render import render_copy
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, SRC_B, TARGET, rfc, source, spec
 

@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from calsync_operator.google.types import Event, WriteKind
-from calsync_operator.identity import copy_event_id
-from calsync_operator.model import RecurringMode
+from calsync_operator.api.names import copy_event_id
+from calsync_operator.api.spec import RecurringMode
+from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, all_day, rfc, source, spec, timed
 

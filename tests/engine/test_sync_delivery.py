@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from calsync_operator.google.types import WriteKind
-from calsync_operator.identity import copy_event_id
-from calsync_operator.model import Delivery, Privacy, SourceCleanup
+from calsync_operator.api.names import copy_event_id
+from calsync_operator.api.spec import Delivery, Privacy, SourceCleanup
+from calsync_operator.sync.port import WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, SRC_B, TARGET, source, spec, timed
 

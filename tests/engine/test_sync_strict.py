@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calsync_operator.failures import FailedWrite
-from calsync_operator.google.types import Event, WriteKind, WriteOp
-from calsync_operator.identity import copy_event_id
-from calsync_operator.model import Delivery, RecurringMode
+from calsync_operator.api.names import copy_event_id
+from calsync_operator.api.spec import Delivery, RecurringMode
+from calsync_operator.sync.failures import FailedWrite
+from calsync_operator.sync.port import Event, WriteKind, WriteOp
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, source, spec, timed
 
@@ -67,19 +67,26 @@ def test_a_refused_occurrence_write_is_remembered_then_retried_by_the_next_full_
 def test_an_invite_on_an_event_someone_else_organises_names_the_reason(world: World) -> None:
     invite_spec = spec(SRC, delivery=Delivery.INVITE)
     mine = timed("mine000001", "Mine")
-    theirs = {**timed("theirs0001", "Board meeting"), "iCalUID": "board@boss.example.com",
-              "organizer": {"email": "boss@example.com"}, "attendees": [{"email": SRC_A}]}
+    theirs = {
+        **timed("theirs0001", "Board meeting"),
+        "iCalUID": "board@boss.example.com",
+        "organizer": {"email": "boss@example.com"},
+        "attendees": [{"email": SRC_A}],
+    }
     world.write(SRC_A, WriteKind.INSERT, [mine])
     imported = world.emulator.state.store.import_event(SRC_A, theirs)  # an invitation in SRC_A
 
     outcome = world.sync(invite_spec, SRC, now=NOW)
 
-    assert outcome.state.failed_writes == (FailedWrite(imported["id"], "invite", 403, "forbiddenForNonOrganizer"),)
+    assert outcome.state.failed_writes == (
+        FailedWrite(imported["id"], "invite", 403, "forbiddenForNonOrganizer"),
+    )
     assert "forbiddenForNonOrganizer" in str(outcome.state.last_error)
     assert imported["id"] in str(outcome.state.last_error)
     assert outcome.state.sync_token  # the refusal is remembered; the token moves on
     invited = world.client(SRC_A).get_event(SRC_A, "mine000001")
-    assert invited is not None and [a["email"] for a in invited["attendees"]] == ["me@example.com"]
+    assert invited is not None
+    assert [a["email"] for a in invited["attendees"]] == ["me@example.com"]
 
 
 def test_a_404_on_delete_is_success_only_for_an_id_calsync_chose(world: World) -> None:
@@ -93,7 +100,9 @@ def test_a_404_on_delete_is_success_only_for_an_id_calsync_chose(world: World) -
     )
 
     assert own.ok
-    assert not guessed.ok and guessed.error is not None and guessed.error.status == 404
+    assert not guessed.ok
+    assert guessed.error is not None
+    assert guessed.error.status == 404
 
 
 def split_and_delete(world: World, the_spec: Any) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from calsync_operator.filters import parse_event_time
-from calsync_operator.google.types import Event, WriteKind
-from calsync_operator.model import RecurringMode, Window
+from calsync_operator.api.spec import RecurringMode, Window
+from calsync_operator.sync.filters import parse_event_time
+from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec, timed
 
@@ -63,7 +63,9 @@ def test_between_two_full_listings_passes_are_incremental(world: World) -> None:
 
 def test_instances_mode_keeps_future_days_of_copies_day_after_day(world: World) -> None:
     the_spec = spec(SRC, recurring=RecurringMode.INSTANCES)
-    the_spec = replace(the_spec, filters=replace(the_spec.filters, window=Window(past_days=0, future_days=14)))
+    the_spec = replace(
+        the_spec, filters=replace(the_spec.filters, window=Window(past_days=0, future_days=14))
+    )
     world.write(SRC_A, WriteKind.INSERT, [daily_series("repeat0001", recurrence=["RRULE:FREQ=DAILY"])])
 
     counts = []

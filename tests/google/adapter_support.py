@@ -11,7 +11,7 @@ from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.retry import RetryPolicy
-from calsync_operator.google.types import WriteKind, WriteOp
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 _calendars = itertools.count()
 FAST_RETRIES = RetryPolicy(max_attempts=8, initial_wait=0.01, max_wait=0.05)

@@ -9,7 +9,7 @@ import pytest
 from adapter_support import event_body, inserts, make_client, new_calendar
 
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.google.types import AuthExpired, GoogleError, SyncTokenExpired, WriteKind, WriteOp
+from calsync_operator.sync.port import AuthExpired, GoogleError, SyncTokenExpired, WriteKind, WriteOp
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import json
 import pytest
 from prometheus_client import REGISTRY
 
-from calsync_operator.google.reasons import Verdict, decide
 from calsync_operator.google.retry import (
     QUOTA_BACKOFF_SECONDS,
     RetryPolicy,
@@ -17,7 +16,8 @@ from calsync_operator.google.retry import (
     parse_error_content,
     parse_retry_after,
 )
-from calsync_operator.google.types import GoogleError, QuotaExhausted, SyncTokenExpired
+from calsync_operator.sync.port import GoogleError, QuotaExhausted, SyncTokenExpired
+from calsync_operator.sync.reasons import Verdict, decide
 
 
 @pytest.mark.parametrize(

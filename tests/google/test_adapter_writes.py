@@ -13,7 +13,7 @@ from adapter_support import FAST_RETRIES, event_body, inserts, make_client, new_
 
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.google.types import QuotaExhausted, WriteKind, WriteOp
+from calsync_operator.sync.port import QuotaExhausted, WriteKind, WriteOp
 
 
 @pytest.fixture(scope="module")

@@ -31,16 +31,23 @@ def test_occurrence_ids_are_opaque_and_found_by_original_start(emulator: Emulato
     service.events().insert(calendarId=cal, body=weekly()).execute()
 
     items = service.events().instances(calendarId=cal, eventId="series0001").execute()["items"]
-    found = service.events().instances(
-        calendarId=cal, eventId="series0001", originalStart="2026-12-08T09:00:00Z"
-    ).execute()["items"]
+    found = (
+        service.events()
+        .instances(calendarId=cal, eventId="series0001", originalStart="2026-12-08T09:00:00Z")
+        .execute()["items"]
+    )
 
     assert len(items) == 6
     assert all("series0001" not in i["id"] and "2026" not in i["id"] for i in items)
     assert [i["id"] for i in found] == [items[1]["id"]]
-    assert service.events().get(calendarId=cal, eventId=items[1]["id"]).execute()["recurringEventId"] == "series0001"
+    assert (
+        service.events().get(calendarId=cal, eventId=items[1]["id"]).execute()["recurringEventId"]
+        == "series0001"
+    )
     # The id a client would build from the master id and the start does not exist.
-    assert refusal(service.events().patch(calendarId=cal, eventId="series0001_20261208T090000Z", body={})) == (
+    assert refusal(
+        service.events().patch(calendarId=cal, eventId="series0001_20261208T090000Z", body={})
+    ) == (
         404,
         "notFound",
     )
@@ -61,7 +68,10 @@ def test_unknown_calendars_are_404_and_every_user_has_a_primary(emulator: Emulat
     service = calendar_service(emulator, refresh_token="rt-alice")
 
     assert refusal(service.events().list(calendarId="nobody@example.com")) == (404, "notFound")
-    assert refusal(service.events().insert(calendarId="nobody@example.com", body=timed(1))) == (404, "notFound")
+    assert refusal(service.events().insert(calendarId="nobody@example.com", body=timed(1))) == (
+        404,
+        "notFound",
+    )
     created = service.events().insert(calendarId="primary", body=timed(2)).execute()
     assert [e["id"] for e in emulator.events("alice@example.com")] == [created["id"]]
     assert created["organizer"] == {"email": "alice@example.com", "self": True}
@@ -86,7 +96,9 @@ def test_control_api_creates_calendars_over_http(emulator: EmulatorServer) -> No
         ({"eventType": "birthday"}, 400, "invalid"),  # a timed birthday
     ],
 )
-def test_inserts_google_refuses(emulator: EmulatorServer, change: dict[str, Any], status: int, reason: str) -> None:
+def test_inserts_google_refuses(
+    emulator: EmulatorServer, change: dict[str, Any], status: int, reason: str
+) -> None:
     service, cal = calendar_service(emulator), new_calendar(emulator)
 
     assert refusal(service.events().insert(calendarId=cal, body={**timed(1), **change})) == (status, reason)
@@ -118,7 +130,9 @@ def test_what_google_accepts_of_the_special_types(emulator: EmulatorServer) -> N
     service.events().insert(calendarId="primary", body={**timed(4), "colorId": "11"}).execute()
 
     assert sorted(e["eventType"] for e in emulator.events("bob@example.com")) == [
-        "birthday", "default", "workingLocation"
+        "birthday",
+        "default",
+        "workingLocation",
     ]
 
 
@@ -127,7 +141,9 @@ def test_type_changes_and_imports_of_other_types_are_refused(emulator: EmulatorS
     service.events().insert(calendarId=cal, body=timed(1, id="plain00001")).execute()
 
     changed = service.events().patch(calendarId=cal, eventId="plain00001", body={"eventType": "focusTime"})
-    imported = service.events().import_(calendarId=cal, body={**timed(2), "iCalUID": "x@y", "eventType": "outOfOffice"})
+    imported = service.events().import_(
+        calendarId=cal, body={**timed(2), "iCalUID": "x@y", "eventType": "outOfOffice"}
+    )
 
     assert refusal(changed) == (400, "invalid")
     assert refusal(imported) == (400, "invalid")
@@ -135,8 +151,12 @@ def test_type_changes_and_imports_of_other_types_are_refused(emulator: EmulatorS
 
 def test_only_the_organizer_changes_attendees(emulator: EmulatorServer) -> None:
     service, cal = calendar_service(emulator), new_calendar(emulator)
-    invited = {**timed(1), "iCalUID": "meeting-1@boss", "organizer": {"email": "boss@example.com"},
-               "attendees": [{"email": "boss@example.com"}, {"email": cal}]}
+    invited = {
+        **timed(1),
+        "iCalUID": "meeting-1@boss",
+        "organizer": {"email": "boss@example.com"},
+        "attendees": [{"email": "boss@example.com"}, {"email": cal}],
+    }
     event = service.events().import_(calendarId=cal, body=invited).execute()
     add_guest = {"attendees": [*event["attendees"], {"email": "me@example.com"}]}
 
@@ -144,7 +164,11 @@ def test_only_the_organizer_changes_attendees(emulator: EmulatorServer) -> None:
     with pytest.raises(HttpError) as caught:
         service.events().patch(calendarId=cal, eventId=event["id"], body=add_guest).execute()
     detail = json.loads(caught.value.content)["error"]["errors"][0]
-    assert (caught.value.resp.status, detail["domain"], detail["reason"]) == (403, "calendar", "forbiddenForNonOrganizer")
+    assert (caught.value.resp.status, detail["domain"], detail["reason"]) == (
+        403,
+        "calendar",
+        "forbiddenForNonOrganizer",
+    )
     # Other changes (a title on one's own copy of the invitation) are fine.
     service.events().patch(calendarId=cal, eventId=event["id"], body={"summary": "Renamed"}).execute()
 
@@ -195,7 +219,9 @@ def test_this_and_following_makes_an_r_series(emulator: EmulatorServer) -> None:
     service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=weekly()).execute()
 
-    split = emulator.split_series(cal, "series0001", datetime(2026, 12, 15, 9, tzinfo=UTC), {"summary": "New room"})
+    split = emulator.split_series(
+        cal, "series0001", datetime(2026, 12, 15, 9, tzinfo=UTC), {"summary": "New room"}
+    )
 
     assert split["id"] == "series0001_R20261215T090000"
     old = service.events().instances(calendarId=cal, eventId="series0001").execute()["items"]

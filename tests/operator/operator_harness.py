@@ -27,17 +27,17 @@ from typing import Any
 import yaml
 from operator_endpoints import MailSink, WebhookThread
 
+from calsync_operator.controller.handlers import build_registry
+from calsync_operator.controller.memory import OperatorContext
+from calsync_operator.controller.runner import kopf_settings, operator_memo
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.google.types import WriteKind, WriteOp
-from calsync_operator.handlers import build_registry
-from calsync_operator.kube import KubeApi
+from calsync_operator.kube.client import KubeApi
 from calsync_operator.kubeemu import OperatorThread, ThreadedKubeEmulator, run_operator
 from calsync_operator.mail import Mailer
-from calsync_operator.runner import kopf_settings, operator_memo
 from calsync_operator.settings import OperatorSettings
-from calsync_operator.state import OperatorContext
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "calendarsync.yaml"
 NAME = "personal-to-central"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calsync_operator.alerts import alert_mail, condition_notices
+from calsync_operator.controller.rules.notices import alert_mail, condition_notices
 
 
 def conds(

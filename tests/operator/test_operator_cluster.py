@@ -31,15 +31,15 @@ from operator_harness import (
     TOKENS,
     WORK,
     add_event_via_google,
-    prepare_emulator,
     condition,
+    prepare_emulator,
     settings_for,
 )
 
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.identity import GROUP, PLURAL, VERSION
-from calsync_operator.kube import load_configuration
-from calsync_operator.runner import serve
+from calsync_operator.kube.client import load_configuration
 
 KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG")
 CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"

@@ -29,8 +29,8 @@ from operator_harness import (
 )
 from prometheus_client import REGISTRY, generate_latest
 
-from calsync_operator.google.types import WriteKind, WriteOp
-from calsync_operator.identity import push_annotation
+from calsync_operator.api.names import push_annotation
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 
 def expiry_series() -> list[str]:

@@ -12,7 +12,7 @@ from kubernetes import client
 from operator_endpoints import Beats
 
 from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
-from calsync_operator.kube import KubeApi
+from calsync_operator.kube.client import KubeApi
 from calsync_operator.kubeemu import ThreadedKubeEmulator
 
 

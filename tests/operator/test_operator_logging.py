@@ -19,9 +19,9 @@ import kopf
 import pytest
 from operator_harness import NAME, NAMESPACE, SENDGRID_KEY, TOKENS, World, ready
 
-from calsync_operator.cli import main
-from calsync_operator.logconfig import QUIET_LOGGERS
-from calsync_operator.runner import configure_logging
+from calsync_operator.cli.main import main
+from calsync_operator.controller.runner import configure_logging
+from calsync_operator.logs import QUIET_LOGGERS
 from calsync_operator.settings import OperatorSettings, SettingsError
 
 BODY: kopf.RawBody = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from calsync_operator.readiness import Problems, Situation, decide_conditions
+from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LIVE = Situation(sources=2, channels_live=2)
@@ -56,7 +56,7 @@ def test_push_states() -> None:
 
     assert push(Situation(sources=2, push_enabled=False)) == ("False", "PushDisabled")
     assert push(Situation(sources=2, webhook_url_set=False)) == ("False", "NoWebhookURL")
-    not_https = Situation(sources=2, webhook_problem="CALSYNC_WEBHOOK_URL='http://x/push' is not an https URL")
+    not_https = Situation(sources=2, webhook_problem="CALSYNC_WEBHOOK_URL='http://x/push' is not https")
     assert push(not_https) == ("False", "WebhookURLNotHTTPS")
     assert push(Situation(sources=2, suspended=True)) == ("False", "Suspended")
     assert push(LIVE, Problems(channels={"a": "403 forbidden"})) == ("False", "ChannelError")

@@ -14,9 +14,9 @@ import pytest
 from operator_endpoints import Beats, free_port
 from operator_harness import PERSONAL, World, condition, eventually, ready, source_status
 
-from calsync_operator.cli import main
-from calsync_operator.kube import load_configuration
-from calsync_operator.runner import serve
+from calsync_operator.cli.main import main
+from calsync_operator.controller.runner import serve
+from calsync_operator.kube.client import load_configuration
 
 
 @pytest.fixture

@@ -90,4 +90,5 @@ def test_the_webhook_url_must_be_https(url: str, insecure: bool, problem: str | 
 
 def test_the_window_rolls_daily_unless_told_otherwise() -> None:
     assert OperatorSettings.from_env({}).full_sync_interval_seconds == 86400
-    assert OperatorSettings.from_env({"CALSYNC_FULL_SYNC_INTERVAL_SECONDS": "3600"}).full_sync_interval_seconds == 3600
+    hourly = OperatorSettings.from_env({"CALSYNC_FULL_SYNC_INTERVAL_SECONDS": "3600"})
+    assert hourly.full_sync_interval_seconds == 3600

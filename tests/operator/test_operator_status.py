@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from calsync_operator.channels import ChannelRecord
-from calsync_operator.planner import OpKind, Plan, PlannedOp
-from calsync_operator.status import SourceStatus, build_status, plan_status, sources_by_key, status_patch
+from calsync_operator.controller.rules.status import (
+    SourceStatus,
+    build_status,
+    plan_status,
+    sources_by_key,
+    status_patch,
+)
+from calsync_operator.sync.channels import ChannelRecord
+from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRecord("c1", "r1", datetime(2026, 12, 2, 9, 0, tzinfo=UTC), "f" * 64)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calsync_operator.identity import REQUESTED_AT_ANNOTATION, push_annotation, source_key
-from calsync_operator.model import CalendarSyncSpec, SecretRef, Source, Target
-from calsync_operator.triggers import Signals, next_deadline, next_request
+from calsync_operator.api.names import REQUESTED_AT_ANNOTATION, push_annotation, source_key
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
+from calsync_operator.controller.rules.triggers import Signals, next_deadline, next_request
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 A, B = "a@example.com", "b@example.com"

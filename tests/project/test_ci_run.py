@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from calsync_operator.cli import build_parser
+from calsync_operator.cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 CI_RUN = REPO / ".ci" / "run"
 TEST_COMMAND = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest"
-DEMO_COMMAND = "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && calsync demo"
+DEMO_COMMAND = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[demo]' && calsync demo"
 
 
 def readme_commands() -> list[str]:

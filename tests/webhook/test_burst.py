@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from webhook_harness import LiveWebhook, MakeCsync, eventually, push_headers
 
-from calsync_operator.identity import PUSH_ANNOTATION_PREFIX
+from calsync_operator.api.names import PUSH_ANNOTATION_PREFIX
 from calsync_webhook.patcher import receipt_stamp
 
 BURST = 1000

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from webhook_harness import MakeCsync, push_headers
 
-from calsync_operator.identity import PUSH_ANNOTATION_PREFIX
+from calsync_operator.api.names import PUSH_ANNOTATION_PREFIX
 from calsync_operator.kubeemu import ThreadedKubeEmulator
 
-CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli import main; sys.exit(main())"]
+CALSYNC = [sys.executable, "-c", "import sys; from calsync_operator.cli.main import main; sys.exit(main())"]
 
 
 def free_port() -> int:

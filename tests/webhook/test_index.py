@@ -38,7 +38,7 @@ def test_incomplete_status_entries_are_skipped() -> None:
 
 
 def test_missing_key_falls_back_to_the_calendar_id() -> None:
-    from calsync_operator.identity import source_key
+    from calsync_operator.api.names import source_key
 
     obj = csync("a", {"calendarId": "x@example.com", "channel": {"id": "c", "tokenHash": "h"}})
     assert channels_of(obj)["c"].target.source_key == source_key("x@example.com")

@@ -8,7 +8,7 @@ import time
 import pytest
 from webhook_harness import Channel, LiveWebhook, MakeCsync, channels_status, eventually, push_headers
 
-from calsync_operator.identity import PUSH_ANNOTATION_PREFIX
+from calsync_operator.api.names import PUSH_ANNOTATION_PREFIX
 from calsync_webhook.patcher import receipt_stamp
 
 PUSHES = "calsync_webhook_pushes_total"

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from webhook_harness import Channel, LiveWebhook, channels_status, csync_body, eventually
 
+from calsync_operator.api.names import PUSH_ANNOTATION_PREFIX, source_key
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.identity import PUSH_ANNOTATION_PREFIX, source_key
 
 CALENDAR = "alice@example.com"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calsync_operator.identity import token_hash
+from calsync_operator.api.names import token_hash
 from calsync_webhook.verify import HeaderError, parse_push_headers, token_matches
 
 

@@ -14,7 +14,7 @@ import httpx
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from calsync_operator.identity import token_hash
+from calsync_operator.api.names import token_hash
 from calsync_operator.kubeemu import ThreadedKubeEmulator
 from calsync_webhook.app import create_app
 from calsync_webhook.index import ChannelIndex

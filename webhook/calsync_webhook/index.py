@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from calsync_operator.identity import source_key
+from calsync_operator.api.names import source_key
 
 ObjectKey = tuple[str, str]  # (namespace, name)
 

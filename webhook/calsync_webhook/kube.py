@@ -1,5 +1,5 @@
 """How the webhook reaches the Kubernetes API: the client (the CalendarSync coordinates are
-``calsync_operator.identity``'s).
+``calsync_operator.api.names``'s).
 
 The webhook needs only get/list/watch/patch on ``calendarsyncs`` (DESIGN §6), all through the
 official ``kubernetes`` client, whose calls block; the watcher runs them in a thread and the

@@ -1,7 +1,7 @@
 """Log output of the webhook process, in the same shape as the operator's.
 
 The format, level and quiet HTTP libraries come from the operator's own set-up
-(``calsync_operator.logconfig``), so one log pipeline parses both roles: with
+(``calsync_operator.logs``), so one log pipeline parses both roles: with
 ``CALSYNC_LOG_FORMAT=json`` every line is one JSON object with ``message``, ``timestamp`` and
 ``severity``. What is the webhook's own is uvicorn: its loggers propagate to that root handler.
 Nothing the webhook logs carries a channel token: handlers log channel ids and object names only.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from calsync_operator import logconfig
+from calsync_operator import logs
 
 
 def configure_logging(log_format: str, level: str) -> None:
-    logconfig.configure_logging(log_format, level)
+    logs.configure_logging(log_format, level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()

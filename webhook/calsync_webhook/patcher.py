@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import urllib3
 from kubernetes import client
 
-from calsync_operator.identity import GROUP, PLURAL, PUSH_ANNOTATION_PREFIX, VERSION
+from calsync_operator.api.names import GROUP, PLURAL, PUSH_ANNOTATION_PREFIX, VERSION
 from calsync_webhook.coalesce import TrailingRetryable
 from calsync_webhook.index import SignalTarget
 

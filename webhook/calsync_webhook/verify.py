@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from calsync_operator.identity import token_hash
+from calsync_operator.api.names import token_hash
 
 CHANNEL_ID_HEADER = "x-goog-channel-id"
 CHANNEL_TOKEN_HEADER = "x-goog-channel-token"

@@ -19,7 +19,7 @@ from typing import Any
 from kubernetes import client, watch
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, wait_exponential_jitter
 
-from calsync_operator.identity import GROUP, PLURAL, VERSION
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_webhook.index import ChannelIndex
 
 logger = logging.getLogger(__name__)

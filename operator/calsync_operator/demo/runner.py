@@ -13,7 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from calsync_operator.conditions import is_true
+from calsync_operator.api.conditions import is_true
+from calsync_operator.api.names import push_annotation
+from calsync_operator.api.times import try_parse_time
 from calsync_operator.demo.story import (
     CENTRAL,
     SOURCE_TOKENS,
@@ -39,9 +41,7 @@ from calsync_operator.demo.view import (
     summary,
 )
 from calsync_operator.demo.world import NAMESPACE, World, running_world
-from calsync_operator.google.types import WriteKind, WriteOp
-from calsync_operator.identity import push_annotation
-from calsync_operator.times import try_parse_time
+from calsync_operator.sync.port import WriteKind, WriteOp
 
 NAME = "personal-to-central"
 POLL_SECONDS = 0.01

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from calsync_operator.identity import TAG_EVENT
+from calsync_operator.api.names import TAG_EVENT
 
 PERSONAL = "alice.personal@example.com"
 WORK = "alice@work.example.com"

@@ -14,10 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from calsync_operator.conditions import get_condition
+from calsync_operator.api.conditions import get_condition
+from calsync_operator.api.times import try_parse_time
+from calsync_operator.check.health import columns, format_age
 from calsync_operator.demo.story import Change
-from calsync_operator.health import columns, format_age
-from calsync_operator.times import try_parse_time
 
 # Redraw in place without flicker: cursor home, each line cleared to its end, the rest below.
 CURSOR_HOME, CLEAR_LINE_END, CLEAR_BELOW, CLEAR_SCREEN = "\x1b[H", "\x1b[K", "\x1b[J", "\x1b[2J"

@@ -23,15 +23,15 @@ import uvicorn
 import yaml
 from kubernetes import client
 
+from calsync_operator.controller.handlers import build_registry
+from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
 from calsync_operator.demo.story import USERS
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.emulator.server import PortInUse, bind_socket
 from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.handlers import build_registry
 from calsync_operator.kubeemu import OperatorThread, ThreadedKubeEmulator, run_operator
-from calsync_operator.runner import kopf_settings, make_context, operator_memo
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.app import create_app
 from calsync_webhook.index import ChannelIndex

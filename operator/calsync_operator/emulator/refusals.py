@@ -4,7 +4,7 @@ An emulator that accepts what Google refuses hides production failures, so each 
 follows the Calendar v3 reference (or, where the reference names no reason, what clients see
 in production); docs/emulator.md lists them with their sources:
 
-- ``colorId`` must be one of the event colours ``"1"``–``"11"`` (``colors.get``): 400
+- ``colorId`` must be one of the event colours ``"1"`` to ``"11"`` (``colors.get``): 400
   ``invalid`` "Invalid Value" (the answer coursetable/coursetable#1551 logged);
 - ``visibility`` is ``default|public|private|confidential`` and ``transparency``
   ``opaque|transparent`` (Events resource): 400 ``invalid``;
@@ -33,8 +33,20 @@ TRANSPARENCIES = ("opaque", "transparent")
 EVENT_TYPES = ("default", "birthday", "focusTime", "fromGmail", "outOfOffice", "workingLocation")
 PRIMARY_ONLY_TYPES = ("focusTime", "outOfOffice", "workingLocation")
 _BIRTHDAY_FIELDS = frozenset(
-    {"id", "eventType", "start", "end", "visibility", "transparency", "recurrence", "colorId",
-     "summary", "reminders", "status", "birthdayProperties"}
+    {
+        "id",
+        "eventType",
+        "start",
+        "end",
+        "visibility",
+        "transparency",
+        "recurrence",
+        "colorId",
+        "summary",
+        "reminders",
+        "status",
+        "birthdayProperties",
+    }
 )
 
 
@@ -54,7 +66,10 @@ def check_fields(body: Event) -> None:
             moment = body.get(edge) or {}
             if "dateTime" in moment and not moment.get("timeZone"):
                 raise ApiError(
-                    400, "required", f"Missing time zone definition for {edge} time.", location=f"{edge}.timeZone"
+                    400,
+                    "required",
+                    f"Missing time zone definition for {edge} time.",
+                    location=f"{edge}.timeZone",
                 )
 
 
@@ -64,9 +79,13 @@ def check_new_type(body: Event, *, primary: bool, importing: bool) -> None:
     if importing and event_type != "default":
         raise bad_request("Only events with an eventType of default may be imported.", location="eventType")
     if event_type == "fromGmail":
-        raise bad_request("Events of type fromGmail cannot be created with the Calendar API.", location="eventType")
+        raise bad_request(
+            "Events of type fromGmail cannot be created with the Calendar API.", location="eventType"
+        )
     if event_type in PRIMARY_ONLY_TYPES and not primary:
-        raise bad_request(f"{event_type} events can only be created on primary calendars.", location="eventType")
+        raise bad_request(
+            f"{event_type} events can only be created on primary calendars.", location="eventType"
+        )
     if event_type == "birthday":
         _check_birthday(body)
 
@@ -103,4 +122,6 @@ def check_change(calendar_id: str, previous: Event, new: Event) -> None:
 
 
 def _guests(event: Event) -> list[tuple[str, bool]]:
-    return sorted((str(a.get("email", "")).lower(), bool(a.get("optional"))) for a in event.get("attendees", []))
+    return sorted(
+        (str(a.get("email", "")).lower(), bool(a.get("optional"))) for a in event.get("attendees", [])
+    )

@@ -230,7 +230,11 @@ class EmulatorServer:
         self.state.allow_http_push(enabled)
 
     def split_series(
-        self, calendar_id: str, master_id: str, split_at: datetime | date, changes: dict[str, Any] | None = None
+        self,
+        calendar_id: str,
+        master_id: str,
+        split_at: datetime | date,
+        changes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Google Calendar's "this and following events" edit: the series ends before the
         occurrence at ``split_at``, and a new series ``<id>_R<time>`` (returned) starts there."""

@@ -1,4 +1,4 @@
-""""This and following events": what Google Calendar does when a user edits a series from one
+""" "This and following events": what Google Calendar does when a user edits a series from one
 occurrence on. The API has no method for it (clients do it with two writes); Google Calendar's
 own edit ends the old series before that occurrence and creates a new series whose id is
 ``<old id>_R<yyyymmddThhmmss>`` (``instanceids.split_series_id``). Sync clients then see a
@@ -57,7 +57,9 @@ def split_series(
                 continue
             parts = _rule_parts(line)
             count = parts.pop("COUNT", None)
-            old_rules.append(_rule({**{k: v for k, v in parts.items() if k != "UNTIL"}, "UNTIL": _until(split_at)}))
+            old_rules.append(
+                _rule({**{k: v for k, v in parts.items() if k != "UNTIL"}, "UNTIL": _until(split_at)})
+            )
             new_rules.append(_rule({**parts, "COUNT": str(int(count) - before)} if count else parts))
         shortened = {**master, "recurrence": old_rules}
         store.update_event(calendar_id, master_id, shortened)

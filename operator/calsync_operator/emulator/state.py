@@ -61,7 +61,11 @@ class EmulatorState:
         self.store.create_calendar(user, primary=True)
 
     def split_series(
-        self, calendar_id: str, master_id: str, split_at: datetime | date, changes: dict[str, Any] | None = None
+        self,
+        calendar_id: str,
+        master_id: str,
+        split_at: datetime | date,
+        changes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Google Calendar's "this and following events" edit (see ``splits``)."""
         new = split_series(self.store, calendar_id, master_id, split_at, changes or {})

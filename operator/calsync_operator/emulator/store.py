@@ -311,7 +311,8 @@ class CalendarStore:
                 validate_event_id(str(event_id))
                 if event_id in cal.events:
                     raise ApiError(409, "duplicate", "The requested identifier already exists.")
-            return self._save(cal, build_event(cal.id, str(event_id or _new_event_id()), body, None, organizer))
+            new_id = str(event_id or _new_event_id())
+            return self._save(cal, build_event(cal.id, new_id, body, None, organizer))
 
     def _current(self, cal: Calendar, event_id: str) -> Event:
         """The stored event, or the virtual instance a write turns into an exception."""

@@ -28,12 +28,17 @@ from googleapiclient.http import BatchHttpRequest
 
 from calsync_operator.google import metrics
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.google.reasons import Verdict, decide
 from calsync_operator.google.retry import RetryPolicy, TransportError, error_from_response, retrying
 from calsync_operator.google.transport import Transport
-from calsync_operator.google.types import GoogleError, QuotaExhausted, WriteKind, WriteOp, WriteResult
+from calsync_operator.sync.port import GoogleError, QuotaExhausted, WriteKind, WriteOp, WriteResult
+from calsync_operator.sync.reasons import Verdict, decide
 
 log = logging.getLogger("calsync.google")
+
+
+# What a delete may answer when the event is already gone: 410, and 404 only for an id calsync
+# chose itself (a 404 on one of Google's ids means the id was wrong).
+_GONE = {True: (404, 410), False: (410,)}
 
 
 class Stage(StrEnum):
@@ -176,7 +181,7 @@ class BatchWriter:
         elif part.stage is Stage.WRITE and part.op.kind is WriteKind.INSERT and error.status == 409:
             log.info("insert %s: id taken (409), restoring it", part.op.event_id)
             part.stage = Stage.RESTORE_GET
-        elif part.op.kind is WriteKind.DELETE and (error.status == 410 or (error.status == 404 and part.op.chosen_id)):
+        elif part.op.kind is WriteKind.DELETE and error.status in _GONE[part.op.chosen_id]:
             part.result = WriteResult(part.op, ok=True)
         else:
             part.result = WriteResult(part.op, ok=False, error=error)

@@ -21,7 +21,7 @@ from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket, shared_bucket
 from calsync_operator.google.retry import RetryPolicy, call_with_retries
 from calsync_operator.google.transport import Transport
-from calsync_operator.google.types import (
+from calsync_operator.sync.port import (
     Channel,
     Event,
     GoogleError,

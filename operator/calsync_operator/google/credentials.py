@@ -23,7 +23,7 @@ import google.auth.transport
 import google.oauth2.credentials
 
 from calsync_operator.google import metrics
-from calsync_operator.google.types import AuthExpired
+from calsync_operator.sync.port import AuthExpired
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 # OAuth error codes after which only the user can help (re-run the consent flow / fix the client).

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import tenacity
 
 from calsync_operator.google import metrics
-from calsync_operator.google.reasons import SYNC_TOKEN_REASONS, TRANSPORT_STATUS, Verdict, decide
-from calsync_operator.google.types import GoogleError, QuotaExhausted, SyncTokenExpired
+from calsync_operator.sync.port import GoogleError, QuotaExhausted, SyncTokenExpired
+from calsync_operator.sync.reasons import SYNC_TOKEN_REASONS, TRANSPORT_STATUS, Verdict, decide
 
 log = logging.getLogger("calsync.google")
 

@@ -1,0 +1,55 @@
+"""``calsync operator``: run the operator against the cluster (in-cluster or the kubeconfig).
+
+Configuration comes from the environment (``settings.OperatorSettings``, DESIGN §7); the only
+flags are the ones people reach for when running it by hand: which namespaces to watch and
+which kubeconfig to use.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "operator",
+        help="run the CalendarSync operator",
+        description=(
+            "Run the kopf operator that keeps CalendarSyncs in sync: push channels, incremental "
+            "syncs, status, Events, alert mails, the heartbeat, /healthz on :8080 and /metrics "
+            "on :9090. Configured by CALSYNC_* environment variables (see docs/operator.md)."
+        ),
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch only this namespace (repeatable; default: CALSYNC_NAMESPACES, else all namespaces)",
+    )
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, else $KUBECONFIG)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from calsync_operator.controller.runner import configure_logging, serve
+    from calsync_operator.errors import CliError
+    from calsync_operator.google.endpoints import SettingsError as GoogleSettingsError
+    from calsync_operator.kube.client import KubeError, load_configuration
+    from calsync_operator.settings import OperatorSettings, SettingsError
+
+    try:
+        settings = OperatorSettings.from_env()
+    except (SettingsError, GoogleSettingsError) as exc:
+        raise CliError(str(exc), hint="fix the environment variable and start again") from None
+    configure_logging(settings)
+    try:
+        configuration = load_configuration(args.kubeconfig)
+    except KubeError as exc:
+        raise CliError(str(exc)) from None
+    asyncio.run(serve(settings, configuration, namespaces=args.namespace))
+    return 0

@@ -1,0 +1,47 @@
+"""kopf handlers: thin wiring between kopf's causes and the operator's passes.
+
+``build_registry()`` registers every handler into a fresh ``kopf.OperatorRegistry`` (no global
+state: tests start and stop operators at will). The handlers only translate: kopf kwargs in,
+``sync_pass.run_pass`` / ``teardown.tear_down`` called under the object's lock, kopf's error
+types out. All of them are async and return None.
+
+- ``resource``: create/resume/spec-update reconcile (PermanentError + Ready=False for a bad
+  spec, TemporaryError for retryable Google trouble), the raw-event wake-up, the deletion.
+- ``worker``: one daemon per CalendarSync that runs passes for pushes, ``requested-at``, the
+  poll, retries, channel overlaps and Secret changes.
+- ``secrets``: the Secrets index (labelled ``app.kubernetes.io/part-of=calsync``) that wakes
+  the CalendarSyncs using a Secret when it changes.
+"""
+
+from __future__ import annotations
+
+import kopf
+from kubernetes import client
+
+from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.controller.handlers import resource, secrets, worker
+from calsync_operator.kube.client import connection_info
+
+
+def build_registry(*, kube_configuration: client.Configuration | None = None) -> kopf.OperatorRegistry:
+    """Every calsync handler in a new registry. ``kube_configuration``: log kopf in with it
+    (the runner passes the one its own Kubernetes client uses); None keeps kopf's default login."""
+    registry = kopf.OperatorRegistry()
+    cr = (GROUP, VERSION, PLURAL)
+
+    if kube_configuration is not None:
+        configuration = kube_configuration
+
+        @kopf.on.login(registry=registry)
+        async def login(**_: object) -> kopf.ConnectionInfo:
+            return connection_info(configuration)
+
+    part_of = {secrets.PART_OF_LABEL: secrets.PART_OF_VALUE}
+    kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.secret_versions)
+    kopf.on.create(*cr, registry=registry)(resource.reconcile)
+    kopf.on.resume(*cr, registry=registry)(resource.reconcile)
+    kopf.on.update(*cr, field="spec", registry=registry)(resource.reconcile)
+    kopf.on.event(*cr, registry=registry)(resource.wake)
+    kopf.on.delete(*cr, retries=resource.DELETE_RETRIES, registry=registry)(resource.delete)
+    kopf.daemon(*cr, cancellation_backoff=worker.CANCELLATION_BACKOFF, registry=registry)(worker.sync_worker)
+    return registry

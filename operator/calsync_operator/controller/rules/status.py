@@ -1,0 +1,189 @@
+"""The CalendarSync status as plain data, and the smallest patch that brings it up to date.
+
+A pass computes the whole desired status from what it knows (per-source sync state, channels,
+conditions, the dry-run plan) with ``build_status``; ``status_patch`` then compares it with the
+status the object already has and returns a JSON merge patch of only the changed fields — an
+empty dict when nothing changed, so an idle poll writes nothing. Lists (``conditions``,
+``sources``) are replaced whole, as merge patches do; a field that disappears becomes ``None``.
+
+Every field written here is declared in ``crds/calendarsync.yaml`` (kopf pitfall: the API
+server silently prunes undeclared status fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from calsync_operator.api.conditions import format_time
+from calsync_operator.api.times import try_parse_time
+from calsync_operator.sync.channels import ChannelRecord
+from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
+
+COUNT_KEYS = ("created", "updated", "deleted", "skipped")
+PLAN_OPERATIONS_LIMIT = 100  # the CRD's maxItems for status.plan.operations
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One ``status.sources[]`` item."""
+
+    calendar_id: str
+    key: str
+    sync_token: str = ""
+    last_sync_time: str | None = None
+    last_full_sync_time: str | None = None
+    last_handled_push: str | None = None
+    copies: int | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    last_error: str = ""
+    channel: ChannelRecord | None = None
+    previous_channel: ChannelRecord | None = None
+
+    def to_status(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"calendarId": self.calendar_id, "key": self.key}
+        if self.sync_token:
+            entry["syncToken"] = self.sync_token
+        if self.last_sync_time:
+            entry["lastSyncTime"] = self.last_sync_time
+        if self.last_full_sync_time:
+            entry["lastFullSyncTime"] = self.last_full_sync_time
+        if self.last_handled_push:
+            entry["lastHandledPush"] = self.last_handled_push
+        if self.copies is not None:
+            entry["copies"] = self.copies
+        entry["counts"] = {k: int(self.counts.get(k, 0)) for k in COUNT_KEYS}
+        if self.last_error:
+            entry["lastError"] = self.last_error[:4096]
+        if self.channel is not None:
+            entry["channel"] = self.channel.to_status()
+        if self.previous_channel is not None:
+            entry["previousChannel"] = self.previous_channel.to_status()
+        return entry
+
+    @classmethod
+    def from_status(cls, raw: Mapping[str, Any]) -> SourceStatus:
+        raw_counts = raw.get("counts")
+        counts: Mapping[str, Any] = raw_counts if isinstance(raw_counts, Mapping) else {}
+        copies = raw.get("copies")
+        return cls(
+            calendar_id=str(raw.get("calendarId", "")),
+            key=str(raw.get("key", "")),
+            sync_token=str(raw.get("syncToken", "") or ""),
+            last_sync_time=_text_or_none(raw.get("lastSyncTime")),
+            last_full_sync_time=_text_or_none(raw.get("lastFullSyncTime")),
+            last_handled_push=_text_or_none(raw.get("lastHandledPush")),
+            copies=int(copies) if isinstance(copies, int) else None,
+            counts={k: int(counts.get(k, 0) or 0) for k in COUNT_KEYS},
+            last_error=str(raw.get("lastError", "") or ""),
+            channel=ChannelRecord.from_status(raw.get("channel")),
+            previous_channel=ChannelRecord.from_status(raw.get("previousChannel")),
+        )
+
+
+def sources_by_key(status: Mapping[str, Any] | None) -> dict[str, SourceStatus]:
+    """The recorded per-source state, keyed by source key (what a restarted operator resumes from)."""
+    items = (status or {}).get("sources") or []
+    recorded = (SourceStatus.from_status(item) for item in items if isinstance(item, Mapping))
+    return {entry.key: entry for entry in recorded if entry.key}
+
+
+def build_status(
+    *,
+    generation: int | None,
+    conditions: Sequence[Mapping[str, Any]],
+    sources: Iterable[SourceStatus],
+    last_handled_request_at: str | None,
+    plan: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The complete desired status; fields with nothing to say are left out."""
+    entries = list(sources)
+    status: dict[str, Any] = {
+        "conditions": [dict(c) for c in conditions],
+        "sourceCount": len(entries),
+        "sources": [entry.to_status() for entry in entries],
+        "eventsSynced": sum(
+            int(e.counts.get("created", 0)) + int(e.counts.get("updated", 0)) for e in entries
+        ),
+    }
+    if generation is not None:
+        status["observedGeneration"] = generation
+    last_sync = _latest(e.last_sync_time for e in entries)
+    if last_sync is not None:
+        status["lastSyncTime"] = last_sync
+    expiries = [e.channel.expiration for e in entries if e.channel is not None]
+    if expiries:
+        status["nextChannelExpiry"] = format_time(min(expiries))
+    if last_handled_request_at:
+        status["lastHandledRequestAt"] = last_handled_request_at
+    if plan is not None:
+        status["plan"] = dict(plan)
+    return status
+
+
+def status_patch(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch turning ``current`` into ``desired``; ``{}`` when they are equal."""
+    return _merge_patch(current or {}, desired)
+
+
+def _merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {}
+    for key, value in desired.items():
+        old = current.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            nested = _merge_patch(old, value)
+            if nested:
+                patch[key] = nested
+        elif old != value:
+            patch[key] = value
+    for key in current:
+        if key not in desired:
+            patch[key] = None
+    return patch
+
+
+def _latest(times: Iterable[str | None]) -> str | None:
+    parsed = [(moment, text) for text in times if text and (moment := try_parse_time(text)) is not None]
+    return max(parsed, key=lambda pair: pair[0])[1] if parsed else None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def plan_status(
+    plans: Sequence[tuple[str, Plan]], now: datetime, limit: int = PLAN_OPERATIONS_LIMIT
+) -> dict[str, Any]:
+    """``status.plan`` for a dry run: counts over every source and the first ``limit`` operations
+    (titles as they would be written, so ``busy`` privacy holds in status too)."""
+    counts = {kind.value: 0 for kind in OpKind}
+    operations: list[dict[str, str]] = []
+    total = 0
+    for calendar_id, plan in plans:
+        for kind, count in plan.counts().items():
+            counts[kind] = counts.get(kind, 0) + count
+        for op in plan.ops:
+            if op.kind is OpKind.SKIP:
+                continue
+            total += 1
+            if len(operations) < limit:
+                operations.append(_plan_operation(calendar_id, op))
+    return {
+        "computedAt": format_time(now),
+        "counts": counts,
+        "truncated": total > limit,
+        "operations": operations,
+    }
+
+
+def _plan_operation(calendar_id: str, op: PlannedOp) -> dict[str, str]:
+    item = {"op": op.kind.value, "sourceCalendarId": calendar_id, "eventId": op.source_event_id}
+    if op.copy_id:
+        item["copyId"] = op.copy_id
+    if op.body is not None and "summary" in op.body:
+        item["summary"] = str(op.body["summary"])[:1024]
+    if op.reason:
+        item["reason"] = op.reason[:1024]
+    return item

@@ -1,0 +1,137 @@
+"""Running the operator: kopf configured for calsync, plus metrics and the heartbeat.
+
+``serve()`` is the whole process in one coroutine so tests and ``calsync demo`` can run exactly
+what the Deployment runs (with their own stop flag). kopf is configured the way DESIGN §7 asks:
+our finalizer ``calsync.dev/finalizer``, handler progress and the diff base in ``calsync.dev/``
+annotations (the status belongs to calsync alone), standalone (one replica, no peering),
+Events only when calsync posts them, the liveness probe on ``/healthz``, JSON logs on demand.
+
+The diff base ignores the signalling annotations (``push.calsync.dev/*``,
+``calsync.dev/requested-at``, ``calsync.dev/confirm-delete``): they are handled by the sync
+worker, and must neither count as a spec change nor make kopf rewrite its diff base on every
+push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Collection
+from typing import Any
+
+import kopf
+from kubernetes import client
+
+from calsync_operator import logs, metrics
+from calsync_operator.api.names import (
+    CONFIRM_DELETE_ANNOTATION,
+    FINALIZER,
+    PUSH_ANNOTATION_PREFIX,
+    REQUESTED_AT_ANNOTATION,
+)
+from calsync_operator.controller.handlers import build_registry
+from calsync_operator.controller.memory import MEMO_CONTEXT, OperatorContext
+from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
+from calsync_operator.kube.client import KubeApi
+from calsync_operator.mail import Mailer
+from calsync_operator.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
+
+STORAGE_PREFIX = "calsync.dev"
+SIGNAL_ANNOTATIONS = (REQUESTED_AT_ANNOTATION, CONFIRM_DELETE_ANNOTATION)
+
+
+class SignalBlindDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """kopf's annotation diff base without the signalling annotations."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        essence = super().build(body=body, extra_fields=extra_fields)
+        annotations = essence.get("metadata", {}).get("annotations", {})
+        for key in list(annotations):
+            if key.startswith(PUSH_ANNOTATION_PREFIX) or key in SIGNAL_ANNOTATIONS:
+                del annotations[key]
+        self.remove_empty_stanzas(essence)
+        return essence
+
+
+def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
+    configured = kopf.OperatorSettings()
+    configured.persistence.finalizer = FINALIZER
+    configured.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
+    configured.persistence.diffbase_storage = SignalBlindDiffBase(prefix=STORAGE_PREFIX)
+    configured.posting.loggers = False  # Events on transitions only: calsync posts them itself
+    configured.posting.reporting_component = "calsync-operator"  # `kubectl describe`'s "From"
+    configured.peering.standalone = True
+    configured.peering.mandatory = False
+    # Only token Secrets are watched, and only by label (the index also filters client-side).
+    configured.watching.label_selectors["", "v1", "secrets"] = "app.kubernetes.io/part-of=calsync"
+    return configured
+
+
+def operator_memo(context: OperatorContext) -> kopf.Memo:
+    return kopf.Memo({MEMO_CONTEXT: context})
+
+
+def make_context(settings: OperatorSettings, configuration: client.Configuration) -> OperatorContext:
+    return OperatorContext(
+        settings=settings,
+        kube=KubeApi(client.ApiClient(configuration)),
+        mailer=Mailer.from_settings(settings),
+    )
+
+
+def configure_logging(settings: OperatorSettings) -> None:
+    logs.configure_logging(settings.log_format, settings.log_level)
+
+
+async def serve(
+    settings: OperatorSettings,
+    configuration: client.Configuration,
+    *,
+    namespaces: Collection[str] = (),
+    stop_flag: asyncio.Event | threading.Event | None = None,
+    ready_flag: asyncio.Event | threading.Event | None = None,
+) -> None:
+    """The operator process: metrics, heartbeat and kopf until ``stop_flag`` or a signal."""
+    context = make_context(settings, configuration)
+    if settings.webhook_problem is not None:  # said once at start-up, and by PushActive=False
+        logger.warning("Push is off: %s", settings.webhook_problem)
+    metrics_server = metrics.serve(settings.metrics_port)
+    liveness = f"http://0.0.0.0:{settings.health_port}/healthz"
+    heartbeat: asyncio.Task[None] | None = None
+    if settings.heartbeat_url:
+        heartbeat = asyncio.create_task(
+            run_heartbeat(
+                settings.heartbeat_url,
+                interval=settings.heartbeat_interval,
+                # Alive (kopf's probe) and able to reach Kubernetes: a process that is up but
+                # cut off from the API server syncs nothing, and silence is what alarms.
+                healthy=all_healthy(
+                    liveness_check(f"http://127.0.0.1:{settings.health_port}/healthz"),
+                    context.kube.reachable,
+                ),
+            ),
+            name="calsync heartbeat",
+        )
+    watched = tuple(namespaces) or settings.namespaces
+    try:
+        await kopf.operator(
+            registry=build_registry(kube_configuration=configuration),
+            settings=kopf_settings(settings),
+            memo=operator_memo(context),
+            standalone=True,
+            clusterwide=not watched,
+            namespaces=watched,
+            liveness_endpoint=liveness,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        metrics_server.shutdown()

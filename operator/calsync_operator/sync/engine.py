@@ -1,0 +1,302 @@
+"""One sync pass for one source: the sync-token state machine around plan → guard → execute.
+
+State is plain data handed in and returned (``SourceState``; the operator keeps it in
+``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
+passes None after a restart: one listing of the target rebuilds it). Nothing touches local disk.
+
+The machine (docs/sync.md): no token → full listing in the window → sweep → store
+nextSyncToken; token → incremental listing; 410 (``SyncTokenExpired``, also a 400 on a token
+Google does not understand) → full listing and sweep; and at least once a day (``rolling``: one
+slot per source, spread over the day) a full listing again, so the window rolls. The new token
+is stored only when the pass is settled, so a crash, an abort, a retryable write failure or a
+tripped delete guard leaves the old token in place and the next pass sees the same changes
+again — idempotent writes (deterministic ids, render hashes) make that replay free. A write
+Google refuses for good does not hold the token back: it is remembered (``failures``) and
+retried by the next full listing.
+
+Errors that stop a pass (auth, quota, listing failures) propagate: the operator maps them to
+conditions and retries; per-write failures end up in ``lastError``. Passes are blocking (run
+them with ``asyncio.to_thread``) and must not overlap for one source: the index is updated in
+place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from calsync_operator.api.conditions import format_time
+from calsync_operator.api.names import TAG_SOURCE, copy_event_id, source_key
+from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
+from calsync_operator.api.times import try_parse_time
+from calsync_operator.sync.copyindex import CopyIndex
+from calsync_operator.sync.executor import Counts, ExecutionReport, PlanExecutor
+from calsync_operator.sync.failures import FailedWrite, remembered
+from calsync_operator.sync.filters import outside_window, skip_reason, window_bounds
+from calsync_operator.sync.planner import (
+    DeleteGuard,
+    Plan,
+    judge_deletes,
+    plan_source_changes,
+    sweep_candidates,
+)
+from calsync_operator.sync.port import CalendarClient, Event, SyncTokenExpired
+from calsync_operator.sync.rolling import DEFAULT_INTERVAL, full_sync_due
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What survives between passes for one source (``status.sources[]`` minus push fields)."""
+
+    calendar_id: str
+    sync_token: str | None = field(default=None, repr=False)
+    last_sync_time: str | None = None
+    last_full_sync_time: str | None = None
+    counts: Counts = field(default_factory=Counts)
+    last_error: str | None = None
+    failed_writes: tuple[FailedWrite, ...] = ()  # refused for good; retried by the next full listing
+
+    @property
+    def key(self) -> str:
+        return source_key(self.calendar_id)
+
+    def to_status(self) -> dict[str, Any]:
+        return {
+            "calendarId": self.calendar_id,
+            "key": self.key,
+            "syncToken": self.sync_token,
+            "lastSyncTime": self.last_sync_time,
+            "lastFullSyncTime": self.last_full_sync_time,
+            "counts": self.counts.as_status(),
+            "lastError": self.last_error,
+            "failedWrites": [f.to_status() for f in self.failed_writes],
+        }
+
+    @classmethod
+    def from_status(cls, calendar_id: str, status: Mapping[str, Any] | None) -> SourceState:
+        """The state for ``calendar_id`` from its ``status.sources[]`` item (None: never synced)."""
+        if not status or status.get("calendarId") != calendar_id:
+            return cls(calendar_id)
+        counts = status.get("counts") or {}
+        return cls(
+            calendar_id=calendar_id,
+            sync_token=status.get("syncToken") or None,
+            last_sync_time=status.get("lastSyncTime"),
+            last_full_sync_time=status.get("lastFullSyncTime"),
+            counts=Counts(*(int(counts.get(k, 0)) for k in ("created", "updated", "deleted", "skipped"))),
+            last_error=status.get("lastError"),
+            failed_writes=tuple(FailedWrite.from_status(f) for f in status.get("failedWrites") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    state: SourceState
+    index: CopyIndex
+    plan: Plan  # what was decided (before the guard held deletions back)
+    report: ExecutionReport | None  # None for a dry run
+    guard: DeleteGuard
+    full_sync: bool
+
+    @property
+    def counts(self) -> Counts:
+        """This pass's counts (``state.counts`` holds the totals)."""
+        return self.report.counts if self.report is not None else Counts()
+
+
+def load_copy_index(
+    target_client: CalendarClient, target_calendar_id: str, source_calendar_id: str
+) -> CopyIndex:
+    """Rebuild the index of one source's copies from the target (one filtered listing)."""
+    listing = target_client.list_events(
+        target_calendar_id, private_extended_property=f"{TAG_SOURCE}={source_calendar_id}"
+    )
+    return CopyIndex.from_listing(source_calendar_id, listing.events)
+
+
+def _confirmed_alive(
+    source_client: CalendarClient,
+    source: Source,
+    index: CopyIndex,
+    listed: list[Event],
+    spec: CalendarSyncSpec,
+    now: datetime,
+) -> set[str]:
+    """Copied series a full listing did not return but whose source still exists (a series
+    whose last occurrence is before the window): one get each, only on a sweep."""
+    alive: set[str] = set()
+    for _copy_id, entry in sweep_candidates(index, listed, spec, now):
+        if entry.recurring:
+            event = source_client.get_event(source.calendar_id, entry.source_event_id)
+            if event is not None and event.get("status") != "cancelled":
+                alive.add(entry.source_event_id)
+    return alive
+
+
+def _dropped_occurrences(
+    source_client: CalendarClient,
+    source: Source,
+    index: CopyIndex,
+    changed: list[Event],
+    spec: CalendarSyncSpec,
+    now: datetime,
+) -> list[Event]:
+    """``instances`` mode, incremental pass: occurrences a series edit removed (a shorter RRULE,
+    a moved series), as cancellations. The listing shows the occurrences a changed series still
+    has, not those it lost, so each series with listed occurrences and existing copies is read
+    once with ``events.instances`` in the window; copies of occurrences it no longer has go.
+    A deleted series is listed as cancelled instances, but only about six months of them
+    (google-api-ruby-client#860): the same read finds the series gone, and the copies of its
+    occurrences further ahead go too."""
+    series_ids = {str(e["recurringEventId"]) for e in changed if e.get("recurringEventId")}
+    if not series_ids:
+        return []
+    by_series = index.occurrences_by_series()
+    listed = {str(e["id"]) for e in changed}
+    low, high = window_bounds(spec.filters.window, now)
+    dropped: list[Event] = []
+    for series_id in sorted(series_ids & by_series.keys()):
+        instances = source_client.instances(
+            source.calendar_id, series_id, time_min=format_time(low), time_max=format_time(high)
+        )
+        alive = {str(i["id"]) for i in instances if i.get("status") != "cancelled"}
+        for _copy_id, entry in by_series[series_id]:
+            occurrence_id = entry.source_event_id
+            if occurrence_id in alive or occurrence_id in listed:
+                continue
+            if not outside_window(entry.start, entry.end, spec.filters.window, now):
+                dropped.append({"id": occurrence_id, "status": "cancelled", "recurringEventId": series_id})
+    return dropped
+
+
+def _exceptions_of_recopied_series(
+    source_client: CalendarClient,
+    source: Source,
+    index: CopyIndex,
+    changed: list[Event],
+    spec: CalendarSyncSpec,
+    now: datetime,
+) -> list[Event]:
+    """``series`` mode, incremental pass: the exceptions of series whose copy is (re)created.
+
+    Deleting a series' copy (its event was filtered out, or deleted and restored) cancels the
+    copy's exceptions with it, and an incremental listing shows the master coming back, not its
+    unchanged exceptions: without them, the modified occurrences would stay missing in the
+    target. One listing by iCalUID per such series (a brand-new series costs that call too)."""
+    found: list[Event] = []
+    for event in changed:
+        if event.get("status") == "cancelled" or not event.get("recurrence") or not event.get("iCalUID"):
+            continue
+        copy_id = copy_event_id(spec.target.calendar_id, source.calendar_id, str(event["id"]))
+        if index.live(copy_id) is not None or skip_reason(event, spec.filters, now) is not None:
+            continue
+        listing = source_client.list_events(source.calendar_id, ical_uid=str(event["iCalUID"]))
+        found.extend(e for e in listing.events if e.get("recurringEventId") == event["id"])
+    return found
+
+
+def sync_source(
+    *,
+    spec: CalendarSyncSpec,
+    source: Source,
+    state: SourceState,
+    source_client: CalendarClient,
+    target_client: CalendarClient | None,
+    index: CopyIndex | None = None,
+    now: datetime | None = None,
+    confirm_delete: bool = False,
+    force_full: bool = False,
+    batch_size: int = 1000,
+    between_batches: Callable[[], None] | None = None,
+    full_sync_interval: timedelta | None = DEFAULT_INTERVAL,
+    spread_key: str | None = None,
+) -> SyncOutcome:
+    """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
+
+    ``force_full`` re-lists the window (the operator passes it after a spec change, so that a
+    new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
+    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation). The window rolls:
+    a full listing is due once per ``full_sync_interval`` after ``lastFullSyncTime``, in the
+    slot ``spread_key`` (default: the source's key) gets in that interval.
+    """
+    now = now or datetime.now(UTC)
+    copying = spec.delivery is Delivery.COPY
+    if index is None:
+        if copying and target_client is not None:
+            index = load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
+        else:
+            index = CopyIndex(source.calendar_id)
+    single_events = spec.recurring is RecurringMode.INSTANCES
+    last_full = try_parse_time(state.last_full_sync_time)
+    rolled = full_sync_due(last_full, now, spread_key or state.key, full_sync_interval)
+    full = force_full or not state.sync_token or rolled
+    listing = None
+    if not full:
+        try:
+            listing = source_client.list_events(
+                source.calendar_id, sync_token=state.sync_token, single_events=single_events
+            )
+        except SyncTokenExpired:
+            full = True
+    if listing is None:
+        low, high = window_bounds(spec.filters.window, now)
+        listing = source_client.list_events(
+            source.calendar_id,
+            time_min=format_time(low),
+            time_max=format_time(high),
+            single_events=single_events,
+        )
+    changed = list(listing.events)
+    alive: set[str] = set()
+    deleting_copies = copying and spec.source_cleanup is SourceCleanup.KEEP
+    if full:
+        if deleting_copies and not single_events:  # only a series-mode sweep needs it
+            alive = _confirmed_alive(source_client, source, index, changed, spec, now)
+    elif single_events:
+        if deleting_copies:  # on a full pass, the sweep removes these
+            changed += _dropped_occurrences(source_client, source, index, changed, spec, now)
+    elif copying:  # on a full pass, the listing holds every exception in the window
+        # Listed events come last: the later entry of an id wins in the planner.
+        changed = _exceptions_of_recopied_series(source_client, source, index, changed, spec, now) + changed
+    plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
+    guard = judge_deletes(plan, index, spec.max_delete_fraction)
+    held = guard.tripped and not confirm_delete
+    if spec.dry_run:
+        return SyncOutcome(state, index, plan, None, guard, full)
+    report = _execute(plan.without_copy_deletes() if held else plan, spec, source, source_client,
+                      target_client, index, batch_size, between_batches)
+    settled = not held and report.retryable_failures == 0
+    new_state = replace(
+        state,
+        sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
+        last_sync_time=format_time(now),
+        last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
+        counts=state.counts + report.counts,
+        last_error=(guard.message if held else None) or report.error_summary(),
+        failed_writes=remembered(state.failed_writes, report, full=full),
+    )
+    return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _execute(
+    plan: Plan,
+    spec: CalendarSyncSpec,
+    source: Source,
+    source_client: CalendarClient,
+    target_client: CalendarClient | None,
+    index: CopyIndex,
+    batch_size: int,
+    between_batches: Callable[[], None] | None,
+) -> ExecutionReport:
+    return PlanExecutor(
+        source_client=source_client,
+        target_client=target_client,
+        source_calendar_id=source.calendar_id,
+        target_calendar_id=spec.target.calendar_id,
+        index=index,
+        batch_size=batch_size,
+        between_batches=between_batches,
+    ).run(plan)
+

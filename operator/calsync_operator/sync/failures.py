@@ -1,0 +1,81 @@
+"""Writes Google refused for good: remembered, so that no write is lost silently.
+
+A write that fails with a retryable error (rate limit, 5xx, no answer) keeps the sync token
+where it was: the next pass lists the same change and tries again. A write Google refuses
+(400 ``invalid``, 403 ``forbiddenForNonOrganizer``, 404 on an occurrence that is not there...)
+would fail the same way on every replay, so the token moves on — and the refusal is kept here
+instead: ``SourceState.failed_writes`` carries it from pass to pass until the next full
+re-list (at least daily, see ``rolling``), which plans every event in the window again and so
+retries it. A full pass therefore replaces the list with its own failures; an incremental pass
+adds to it (one entry per event and operation, the newest winning).
+
+This module is the one place that decides what a remembered failure is; the operator shows
+them (how many, the first few, Google's reason) in status and in Ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from calsync_operator.sync.executor import ExecutionReport
+
+MAX_REMEMBERED = 100
+
+
+@dataclass(frozen=True)
+class FailedWrite:
+    source_event_id: str
+    op: str  # the planner's operation: insert, update, delete, invite, deleteSource
+    status: int
+    reason: str  # Google's reason code, never event content
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_event_id, self.op)
+
+    def describe(self) -> str:
+        return f"{self.op} of event {self.source_event_id}: {self.status} {self.reason}"
+
+    def to_status(self) -> dict[str, Any]:
+        return {
+            "sourceEventId": self.source_event_id,
+            "op": self.op,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_status(cls, raw: Mapping[str, Any]) -> FailedWrite:
+        return cls(
+            str(raw.get("sourceEventId", "")),
+            str(raw.get("op", "")),
+            int(raw.get("status", 0) or 0),
+            str(raw.get("reason", "")),
+        )
+
+
+def refused_writes(report: ExecutionReport) -> list[FailedWrite]:
+    """The failures of a pass that no replay can fix (Google's error says so)."""
+    return [
+        FailedWrite(r.op.source_event_id, r.op.kind.value, r.error.status, r.error.reason)
+        for r in report.failures
+        if r.error is not None and not r.error.retryable
+    ]
+
+
+def remembered(
+    previous: Sequence[FailedWrite], report: ExecutionReport | None, *, full: bool
+) -> tuple[FailedWrite, ...]:
+    """What to remember after a pass (``report`` None: a dry run, which changes nothing)."""
+    if report is None:
+        return tuple(previous)
+    now_failed = refused_writes(report)
+    kept: Iterable[FailedWrite] = () if full else previous
+    retried = {(r.op.source_event_id, r.op.kind.value) for r in report.results if r.attempted}
+    merged: dict[tuple[str, str], FailedWrite] = {f.key: f for f in kept if f.key not in retried}
+    for failure in now_failed:
+        merged.pop(failure.key, None)
+        merged[failure.key] = failure
+    return tuple(list(merged.values())[-MAX_REMEMBERED:])
