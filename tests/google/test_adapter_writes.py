@@ -153,11 +153,18 @@ def test_deleting_what_is_already_gone_succeeds(emu: EmulatorServer) -> None:
     client.write(inserts(cal, 1))
     delete = WriteOp(WriteKind.DELETE, cal, "evt00000")
 
-    first, again, never = client.write([delete, delete, WriteOp(WriteKind.DELETE, cal, "neverexisted0")])
+    own = WriteOp(WriteKind.DELETE, cal, "neverexisted0", chosen_id=True)
+    theirs = WriteOp(WriteKind.DELETE, cal, "neverexisted1")
+
+    first, again, never, unknown = client.write([delete, delete, own, theirs])
 
     assert first.ok
     assert again.ok  # 410 deleted
-    assert never.ok  # 404
+    assert never.ok  # 404 on an id calsync chose: it is gone, as wanted
+    # 404 on an id Google generated (or a guessed one): the id was wrong, not the event gone.
+    assert not unknown.ok
+    assert unknown.error is not None
+    assert unknown.error.status == 404
 
 
 def test_quota_exhaustion_stops_the_pass(emu: EmulatorServer) -> None:
