@@ -56,11 +56,13 @@ def test_a_refused_occurrence_write_is_remembered_then_retried_by_the_next_full_
     idle = world.sync(the_spec, SRC, now=NOW + timedelta(hours=2))
     assert (idle.full_sync, idle.report.results if idle.report else None) == (False, [])
     assert idle.state.failed_writes == refused.state.failed_writes
+    assert "Google refused 1 write(s), retried at the next full listing" in str(idle.state.last_error)
 
     retried = world.sync(the_spec, SRC, now=NOW + timedelta(days=1, hours=1))
 
     assert retried.full_sync
     assert retried.state.failed_writes == ()
+    assert retried.state.last_error is None
     assert titles(world, TARGET, target_master)[1] == "[A] Weekly sync (moved room)"
 
 
@@ -84,6 +86,8 @@ def test_an_invite_on_an_event_someone_else_organises_names_the_reason(world: Wo
     assert "forbiddenForNonOrganizer" in str(outcome.state.last_error)
     assert imported["id"] in str(outcome.state.last_error)
     assert outcome.state.sync_token  # the refusal is remembered; the token moves on
+    later = world.sync(invite_spec, SRC, now=NOW + timedelta(hours=1))  # nothing new to write
+    assert "only the event's organizer can change its guests" in str(later.state.last_error)
     invited = world.client(SRC_A).get_event(SRC_A, "mine000001")
     assert invited is not None
     assert [a["email"] for a in invited["attendees"]] == ["me@example.com"]

@@ -34,6 +34,7 @@ from calsync_operator.api.times import try_parse_time
 from calsync_operator.sync.copyindex import CopyIndex
 from calsync_operator.sync.executor import Counts, ExecutionReport, PlanExecutor
 from calsync_operator.sync.failures import FailedWrite, remembered
+from calsync_operator.sync.failures import summary as failures_summary
 from calsync_operator.sync.filters import outside_window, skip_reason, window_bounds
 from calsync_operator.sync.planner import (
     DeleteGuard,
@@ -42,7 +43,7 @@ from calsync_operator.sync.planner import (
     plan_source_changes,
     sweep_candidates,
 )
-from calsync_operator.sync.port import CalendarClient, Event, SyncTokenExpired
+from calsync_operator.sync.port import CalendarClient, Event, ListResult, SyncTokenExpired
 from calsync_operator.sync.rolling import DEFAULT_INTERVAL, full_sync_due
 
 
@@ -232,22 +233,7 @@ def sync_source(
     last_full = try_parse_time(state.last_full_sync_time)
     rolled = full_sync_due(last_full, now, spread_key or state.key, full_sync_interval)
     full = force_full or not state.sync_token or rolled
-    listing = None
-    if not full:
-        try:
-            listing = source_client.list_events(
-                source.calendar_id, sync_token=state.sync_token, single_events=single_events
-            )
-        except SyncTokenExpired:
-            full = True
-    if listing is None:
-        low, high = window_bounds(spec.filters.window, now)
-        listing = source_client.list_events(
-            source.calendar_id,
-            time_min=format_time(low),
-            time_max=format_time(high),
-            single_events=single_events,
-        )
+    listing, full = _list_source(source_client, source, spec, state, now, full=full)
     changed = list(listing.events)
     alive: set[str] = set()
     deleting_copies = copying and spec.source_cleanup is SourceCleanup.KEEP
@@ -268,16 +254,43 @@ def sync_source(
     report = _execute(plan.without_copy_deletes() if held else plan, spec, source, source_client,
                       target_client, index, batch_size, between_batches)
     settled = not held and report.retryable_failures == 0
+    failed = remembered(state.failed_writes, report, full=full)
     new_state = replace(
         state,
         sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
         last_sync_time=format_time(now),
         last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
         counts=state.counts + report.counts,
-        last_error=(guard.message if held else None) or report.error_summary(),
-        failed_writes=remembered(state.failed_writes, report, full=full),
+        last_error=(guard.message if held else None) or report.error_summary() or failures_summary(failed),
+        failed_writes=failed,
     )
     return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _list_source(
+    source_client: CalendarClient,
+    source: Source,
+    spec: CalendarSyncSpec,
+    state: SourceState,
+    now: datetime,
+    *,
+    full: bool,
+) -> tuple[ListResult, bool]:
+    """An incremental listing, or (``full``, or the token expired) the window in full."""
+    single_events = spec.recurring is RecurringMode.INSTANCES
+    if not full:
+        try:
+            incremental = source_client.list_events(
+                source.calendar_id, sync_token=state.sync_token, single_events=single_events
+            )
+            return incremental, False
+        except SyncTokenExpired:
+            pass
+    low, high = window_bounds(spec.filters.window, now)
+    listing = source_client.list_events(
+        source.calendar_id, time_min=format_time(low), time_max=format_time(high), single_events=single_events
+    )
+    return listing, True
 
 
 def _execute(

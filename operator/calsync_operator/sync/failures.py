@@ -22,6 +22,13 @@ from typing import Any
 from calsync_operator.sync.executor import ExecutionReport
 
 MAX_REMEMBERED = 100
+SUMMARY_EXAMPLES = 3
+# What the user can do about a refusal, by Google's reason.
+HINTS = {
+    "forbiddenForNonOrganizer": "only the event's organizer can change its guests, so invite delivery "
+    "cannot add the target to an event the source calendar does not organise",
+    "notFound": "the event or occurrence is not there (the next full listing looks again)",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,20 @@ class FailedWrite:
             int(raw.get("status", 0) or 0),
             str(raw.get("reason", "")),
         )
+
+
+def summary(failed: Sequence[FailedWrite]) -> str | None:
+    """One line for ``lastError`` while refusals wait for the next full listing: how many, the
+    first few with Google's reason, and what it means for the most common reasons."""
+    if not failed:
+        return None
+    shown = "; ".join(f.describe() for f in failed[:SUMMARY_EXAMPLES])
+    more = f" (and {len(failed) - SUMMARY_EXAMPLES} more)" if len(failed) > SUMMARY_EXAMPLES else ""
+    hints = sorted({HINTS[f.reason] for f in failed if f.reason in HINTS})
+    why = f". {'; '.join(hints).capitalize()}" if hints else ""
+    return (
+        f"Google refused {len(failed)} write(s), retried at the next full listing: {shown}{more}{why}"
+    )
 
 
 def refused_writes(report: ExecutionReport) -> list[FailedWrite]:
