@@ -87,7 +87,7 @@ def test_an_invite_on_an_event_someone_else_organises_names_the_reason(world: Wo
     assert imported["id"] in str(outcome.state.last_error)
     assert outcome.state.sync_token  # the refusal is remembered; the token moves on
     later = world.sync(invite_spec, SRC, now=NOW + timedelta(hours=1))  # nothing new to write
-    assert "only the event's organizer can change its guests" in str(later.state.last_error)
+    assert "Only the event's organizer can change its guests" in str(later.state.last_error)
     invited = world.client(SRC_A).get_event(SRC_A, "mine000001")
     assert invited is not None
     assert [a["email"] for a in invited["attendees"]] == ["me@example.com"]

@@ -71,7 +71,7 @@ def summary(failed: Sequence[FailedWrite]) -> str | None:
     shown = "; ".join(f.describe() for f in failed[:SUMMARY_EXAMPLES])
     more = f" (and {len(failed) - SUMMARY_EXAMPLES} more)" if len(failed) > SUMMARY_EXAMPLES else ""
     hints = sorted({HINTS[f.reason] for f in failed if f.reason in HINTS})
-    why = f". {'; '.join(hints).capitalize()}" if hints else ""
+    why = "".join(f". {hint[0].upper()}{hint[1:]}" for hint in hints)
     return (
         f"Google refused {len(failed)} write(s), retried at the next full listing: {shown}{more}{why}"
     )
