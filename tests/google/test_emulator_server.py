@@ -39,7 +39,8 @@ def test_start_stop_pair_and_separate_state() -> None:
 
 def test_cli_prints_the_root_url_and_serves() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "calsync_operator.cli", "emulator", "--port", "0", "--log-level", "warning"],
+        [sys.executable, "-m", "calsync_operator.cli", "emulator", "--port", "0", "--log-level", "warning",
+         "--calendar", "team@example.com", "--instance-ids", "legacy"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -49,9 +50,11 @@ def test_cli_prints_the_root_url_and_serves() -> None:
         root = first_line.rsplit(" ", 1)[-1].strip()
 
         response = httpx.get(root + "_emulator/counters")
+        calendars = httpx.get(root + "_emulator/calendars").json()["items"]
 
         assert first_line.startswith("Google Calendar emulator listening on http://127.0.0.1:")
         assert response.status_code == 200
+        assert calendars == ["team@example.com"]  # created at start-up; any other id is 404
     finally:
         process.terminate()
         process.wait(timeout=10)
