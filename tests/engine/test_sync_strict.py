@@ -139,3 +139,21 @@ def test_a_deleted_split_series_leaves_no_copy_in_instances_mode(world: World) -
     world.sync(the_spec, SRC, now=NOW + timedelta(hours=2), confirm_delete=True)
 
     assert [e["summary"] for e in world.copies(TARGET, SRC_A)] == ["[A] Weekly sync"] * 3
+
+
+def test_an_occurrence_the_copied_series_lacks_fails_instead_of_writing_a_guessed_id(world: World) -> None:
+    the_spec = spec(SRC)
+    world.write(SRC_A, WriteKind.INSERT, [weekly()])
+    world.sync(the_spec, SRC, now=NOW)
+    copy_master = copy_event_id(TARGET, SRC_A, MASTER)
+    # Someone removed the second week from the copy in the target calendar.
+    excluded = {"recurrence": [*weekly()["recurrence"], "EXDATE;TZID=Europe/Berlin:20261204T100000"]}
+    world.write(TARGET, WriteKind.PATCH, [{"id": copy_master, **excluded}])
+    second = world.occurrence(SRC_A, MASTER, datetime(2026, 12, 4, 9, tzinfo=UTC))
+    world.write(SRC_A, WriteKind.UPDATE, [{**second, "summary": "Weekly sync (moved room)"}])
+    before = len(world.emulator.events(TARGET, include_cancelled=True))
+
+    outcome = world.sync(the_spec, SRC, now=NOW + timedelta(hours=1))
+
+    assert outcome.state.failed_writes == (FailedWrite(second["id"], "update", 404, "notFound"),)
+    assert len(world.emulator.events(TARGET, include_cancelled=True)) == before  # nothing written

@@ -25,6 +25,7 @@ from calsync_operator.emulator.state import EmulatorState
 
 # Set in the ASGI scope of requests the batch endpoint replays: not an HTTP round trip.
 BATCH_PART_SCOPE_KEY = "calsync.emulator.batch_part"
+USER_SCOPE_KEY = "calsync.emulator.user"  # the bearer token's user (``primary`` is theirs)
 
 Handler = Callable[[Request, EmulatorState], Awaitable[dict[str, Any] | None]]
 
@@ -58,7 +59,7 @@ def api_method(name: str, handler: Handler) -> Callable[[Request], Awaitable[Res
         try:
             user = _check_bearer(request, state)
             state.store.create_calendar(user, primary=True)  # every user has a primary calendar
-            request.state.user = user
+            request.scope[USER_SCOPE_KEY] = user  # each batch part sets its own
             decision = state.faults.decide(name)
             if decision.latency:
                 await asyncio.sleep(decision.latency)
@@ -91,7 +92,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 def _calendar_id(request: Request) -> str:
     """The path's calendar id; ``primary`` is the token user's primary calendar."""
     calendar_id = str(request.path_params["calendarId"])
-    return str(request.state.user) if calendar_id == "primary" else calendar_id
+    return str(request.scope[USER_SCOPE_KEY]) if calendar_id == "primary" else calendar_id
 
 
 def _record_send_updates(request: Request, state: EmulatorState, event: dict[str, Any]) -> None:

@@ -23,11 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from calsync_operator.api.names import split_occurrence_key
-from calsync_operator.sync.copyindex import CopyIndex
+from calsync_operator.sync.copyindex import CopyIndex, index_key
 from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
 from calsync_operator.sync.port import CalendarClient, GoogleError, QuotaExhausted, WriteKind, WriteOp
 
 MAX_BATCH = 1000  # Google's limit of calls per batch request
+# From this many occurrences of one series to look up, one listing of the series is cheaper.
+SERIES_LOOKUP_FROM = 3
 
 
 @dataclass(frozen=True)
@@ -154,34 +156,48 @@ class PlanExecutor:
 
     def found_occurrences(self, ops: Sequence[PlannedOp]) -> list[PlannedOp]:
         """The occurrence ops whose target occurrence is known or found now; the others fail."""
+        unknown: dict[str, list[str]] = {}  # master copy id → occurrence keys to look up
+        for op in ops:
+            parts = split_occurrence_key(op.copy_id)
+            if parts is not None and self.index.target_id(op.copy_id) is None:
+                unknown.setdefault(parts[0], []).append(op.copy_id)
+        errors: dict[str, GoogleError] = {}
+        for master_copy_id, keys in unknown.items():
+            try:
+                self.look_up(master_copy_id, keys)
+            except QuotaExhausted:
+                raise
+            except GoogleError as exc:
+                errors.update(dict.fromkeys(keys, exc))
         ready: list[PlannedOp] = []
         for op in ops:
-            error: GoogleError | None = None
-            if self.index.target_id(op.copy_id) is None:
-                try:
-                    self.look_up(op.copy_id)
-                except QuotaExhausted:
-                    raise
-                except GoogleError as exc:
-                    error = exc
             if self.index.target_id(op.copy_id) is not None:
                 ready.append(op)
-            else:
-                missing = "no occurrence of the copied series starts there"
-                error = error or GoogleError(404, "notFound", missing)
-                self.report.results.append(OpResult(op, ok=False, error=error))
+                continue
+            missing = GoogleError(404, "notFound", "no occurrence of the copied series starts there")
+            self.report.results.append(OpResult(op, ok=False, error=errors.get(op.copy_id, missing)))
         return ready
 
-    def look_up(self, key: str) -> None:
-        parts = split_occurrence_key(key)
-        if parts is None or self.target_client is None:
+    def look_up(self, master_copy_id: str, keys: Sequence[str]) -> None:
+        """One ``events.instances`` call per occurrence, or one for the whole series when several
+        of its occurrences are wanted (cancelled ones included: a restore needs their id)."""
+        if self.target_client is None:
             return
-        master_copy_id, original_start = parts
-        found = self.target_client.instances(
-            self.target_calendar_id, master_copy_id, original_start=original_start, show_deleted=True
-        )
-        if found:
-            self.index.record_found(key, str(found[0]["id"]))
+        calendar_id = self.target_calendar_id
+        if len(keys) >= SERIES_LOOKUP_FROM:
+            found = self.target_client.instances(calendar_id, master_copy_id, show_deleted=True)
+        else:
+            found = []
+            for key in keys:
+                original_start = (split_occurrence_key(key) or ("", ""))[1]
+                found += self.target_client.instances(
+                    calendar_id, master_copy_id, original_start=original_start, show_deleted=True
+                )
+        wanted = set(keys)
+        for occurrence in found:
+            found_key = index_key(occurrence)
+            if found_key is not None and found_key in wanted:
+                self.index.record_found(found_key, str(occurrence["id"]))
 
     def occurrence_id(self, op: PlannedOp) -> str:
         return (self.index.target_id(op.copy_id) or "") if op.on_instance else ""
