@@ -6,6 +6,7 @@ next full listing; a 404 is success only for ids calsync chose; a "this and foll
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -157,3 +158,18 @@ def test_an_occurrence_the_copied_series_lacks_fails_instead_of_writing_a_guesse
 
     assert outcome.state.failed_writes == (FailedWrite(second["id"], "update", 404, "notFound"),)
     assert len(world.emulator.events(TARGET, include_cancelled=True)) == before  # nothing written
+
+
+def test_a_sync_token_google_cannot_read_means_a_full_listing(world: World) -> None:
+    """Google's answer to a garbled token is undocumented; the emulator answers 400 invalid and
+    the engine treats it like 410: list everything again."""
+    the_spec = spec(SRC)
+    world.write(SRC_A, WriteKind.INSERT, [timed("plain00001")])
+    world.sync(the_spec, SRC, now=NOW)
+    key = (TARGET, SRC_A)
+    world.states[key] = replace(world.states[key], sync_token="garbage")
+
+    outcome = world.sync(the_spec, SRC, now=NOW + timedelta(hours=1))
+
+    assert outcome.full_sync
+    assert outcome.state.sync_token not in (None, "garbage")
