@@ -355,3 +355,16 @@ def test_the_window_rolls_daily_on_the_operator_clock(world: World) -> None:
         obj = world.wait(lambda o: source_status(o, PERSONAL)["lastFullSyncTime"] > first)
     rolled = source_status(obj, PERSONAL)["lastFullSyncTime"]
     assert rolled >= (clock() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_calendar_google_does_not_know_is_named_with_its_secret(world: World) -> None:
+    sources = world.example()["spec"]["sources"]
+    sources[0] = {**sources[0], "calendarId": "nobody@example.com"}  # personal-token cannot see it
+    with world.operator():
+        world.apply_example(sources=sources)
+        obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "GoogleError")
+
+    message = condition(obj, "Ready")["message"]
+    assert "'nobody@example.com'" in message
+    assert 'Secret "personal-token"' in message
+    assert "404" in message

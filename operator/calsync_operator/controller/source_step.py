@@ -29,7 +29,7 @@ from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.retry import is_retryable
 from calsync_operator.sync.engine import SourceState, SyncOutcome, sync_source
 from calsync_operator.sync.planner import Plan
-from calsync_operator.sync.port import AuthExpired, GoogleError, QuotaExhausted
+from calsync_operator.sync.port import AuthExpired, CalendarNotFound, GoogleError, QuotaExhausted
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,8 @@ async def source_pass(
     except GoogleError as exc:
         reason = ReadyReason.QUOTA_EXCEEDED if isinstance(exc, QuotaExhausted) else ReadyReason.GOOGLE_ERROR
         message = f"Syncing source {source.calendar_id} failed: {exc}"
+        if isinstance(exc, CalendarNotFound):
+            message = _not_found(exc, spec, source)
         if isinstance(exc, QuotaExhausted):
             message += " (Google's daily usage limit: the operator retries later)"
         mem.sync_problems[key] = (reason, message)
@@ -313,3 +315,13 @@ async def drop_removed_source(
         return []
     step = await _stop_channels(ctx, mem, obj, ref, entry, secret_version, now, reason="removed source")
     return [] if step is None else step.notices
+
+
+def _not_found(exc: CalendarNotFound, spec: CalendarSyncSpec, source: Source) -> str:
+    """Google's 404 for a calendar, with the Secret whose account could not see it."""
+    ref = source.credentials if exc.calendar_id == source.calendar_id else spec.target.credentials
+    secret = f'Secret "{ref.name}"' if ref is not None else "its Secret"
+    return (
+        f"Google has no calendar {exc.calendar_id!r} for the account of {secret} (404 notFound): "
+        "check the calendarId, and that this account owns the calendar or it is shared with it"
+    )

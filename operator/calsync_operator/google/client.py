@@ -22,6 +22,7 @@ from calsync_operator.google.ratelimit import TokenBucket, shared_bucket
 from calsync_operator.google.retry import RetryPolicy, call_with_retries
 from calsync_operator.google.transport import Transport
 from calsync_operator.sync.port import (
+    CalendarNotFound,
     Channel,
     Event,
     GoogleError,
@@ -144,6 +145,8 @@ class GoogleCalendarClient:
         except GoogleError as exc:
             if exc.status == 410 and not isinstance(exc, SyncTokenExpired):
                 raise SyncTokenExpired(410, exc.reason or "fullSyncRequired", exc.message) from None
+            if exc.status == 404:
+                raise CalendarNotFound(calendar_id, exc.message) from None
             if sync_token and exc.status == 400 and exc.reason == "invalid":
                 # A sync token Google does not understand (its answer to garbage is not
                 # documented): the cure is the same as for an expired one, a full listing.

@@ -48,6 +48,14 @@ class QuotaExhausted(GoogleError):
     """403 ``quotaExceeded`` (daily usage limits): back off for hours and alert."""
 
 
+class CalendarNotFound(GoogleError):
+    """404 on listing a calendar: it does not exist, or the token's account cannot see it."""
+
+    def __init__(self, calendar_id: str, message: str = "") -> None:
+        super().__init__(404, "notFound", message)
+        self.calendar_id = calendar_id
+
+
 class AuthExpired(Exception):
     """The refresh token is no longer valid (``invalid_grant``): the user must re-run ``calsync auth``."""
 
