@@ -1,4 +1,4 @@
-"""Prometheus metrics of the operator, served on the metrics port (DESIGN §7).
+"""Prometheus metrics of the operator, served on the metrics port (docs/design.md §7).
 
 The metrics live in prometheus-client's default registry, so the Google adapter's own
 counters (calls by method and status, retries) are exported by the same endpoint. Labels are

@@ -6,7 +6,7 @@ the parts still open and waits (jitter, Retry-After) before the next. Everything
 idempotent, so a part resent after a lost answer cannot duplicate an event:
 
 - insert-or-restore: 409 means the client-chosen id exists, possibly cancelled (deleted ids stay
-  taken), so get it, then update it with ``status: confirmed`` (DESIGN §4);
+  taken), so get it, then update it with ``status: confirmed`` (docs/design.md §4);
 - delete: 410 ``deleted`` means it is already gone, which is what we wanted; so does 404, but
   only for an id calsync chose itself (``WriteOp.chosen_id``): a 404 on one of Google's ids
   means the id was wrong, and that is a failure to report, not a success.

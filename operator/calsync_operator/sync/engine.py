@@ -1,7 +1,7 @@
 """One sync pass for one source: the sync-token state machine around plan → guard → execute.
 
-State is plain data handed in and returned (``SourceState``; the operator keeps it in
-``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
+State is plain data handed in and returned (``api.status.SourceStatus``: the operator keeps it
+in ``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
 passes None after a restart: one listing of the target rebuilds it). Nothing touches local disk.
 
 The machine (docs/sync.md): no token → full listing in the window → sweep → store
@@ -11,8 +11,8 @@ slot per source, spread over the day) a full listing again, so the window rolls.
 is stored only when the pass is settled, so a crash, an abort, a retryable write failure or a
 tripped delete guard leaves the old token in place and the next pass sees the same changes
 again — idempotent writes (deterministic ids, render hashes) make that replay free. A write
-Google refuses for good does not hold the token back: it is remembered (``failures``) and
-retried by the next full listing.
+Google refuses for good does not hold the token back: it is remembered (``failures``, handed
+in and returned by the caller) and retried by the next full listing.
 
 Errors that stop a pass (auth, quota, listing failures) propagate: the operator maps them to
 conditions and retries; per-write failures end up in ``lastError``. Passes are blocking (run
@@ -22,17 +22,17 @@ place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from calsync_operator.api.conditions import format_time
-from calsync_operator.api.names import TAG_SOURCE, copy_event_id, source_key
+from calsync_operator.api.names import TAG_SOURCE, copy_event_id
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
+from calsync_operator.api.status import Counts, SourceStatus
 from calsync_operator.api.times import try_parse_time
 from calsync_operator.sync.copyindex import CopyIndex
-from calsync_operator.sync.executor import Counts, ExecutionReport, PlanExecutor
+from calsync_operator.sync.executor import ExecutionReport, PlanExecutor
 from calsync_operator.sync.failures import FailedWrite, remembered
 from calsync_operator.sync.failures import summary as failures_summary
 from calsync_operator.sync.filters import outside_window, skip_reason, window_bounds
@@ -48,58 +48,16 @@ from calsync_operator.sync.rolling import DEFAULT_INTERVAL, full_sync_due
 
 
 @dataclass(frozen=True)
-class SourceState:
-    """What survives between passes for one source (``status.sources[]`` minus push fields)."""
-
-    calendar_id: str
-    sync_token: str | None = field(default=None, repr=False)
-    last_sync_time: str | None = None
-    last_full_sync_time: str | None = None
-    counts: Counts = field(default_factory=Counts)
-    last_error: str | None = None
-    failed_writes: tuple[FailedWrite, ...] = ()  # refused for good; retried by the next full listing
-
-    @property
-    def key(self) -> str:
-        return source_key(self.calendar_id)
-
-    def to_status(self) -> dict[str, Any]:
-        return {
-            "calendarId": self.calendar_id,
-            "key": self.key,
-            "syncToken": self.sync_token,
-            "lastSyncTime": self.last_sync_time,
-            "lastFullSyncTime": self.last_full_sync_time,
-            "counts": self.counts.as_status(),
-            "lastError": self.last_error,
-            "failedWrites": [f.to_status() for f in self.failed_writes],
-        }
-
-    @classmethod
-    def from_status(cls, calendar_id: str, status: Mapping[str, Any] | None) -> SourceState:
-        """The state for ``calendar_id`` from its ``status.sources[]`` item (None: never synced)."""
-        if not status or status.get("calendarId") != calendar_id:
-            return cls(calendar_id)
-        counts = status.get("counts") or {}
-        return cls(
-            calendar_id=calendar_id,
-            sync_token=status.get("syncToken") or None,
-            last_sync_time=status.get("lastSyncTime"),
-            last_full_sync_time=status.get("lastFullSyncTime"),
-            counts=Counts(*(int(counts.get(k, 0)) for k in ("created", "updated", "deleted", "skipped"))),
-            last_error=status.get("lastError"),
-            failed_writes=tuple(FailedWrite.from_status(f) for f in status.get("failedWrites") or ()),
-        )
-
-
-@dataclass(frozen=True)
 class SyncOutcome:
-    state: SourceState
+    state: SourceStatus
     index: CopyIndex
     plan: Plan  # what was decided (before the guard held deletions back)
     report: ExecutionReport | None  # None for a dry run
     guard: DeleteGuard
     full_sync: bool
+    # Writes Google refused for good, still waiting for the next full listing (``failures``):
+    # the caller keeps them and hands them to the next pass.
+    failed_writes: tuple[FailedWrite, ...] = ()
 
     @property
     def counts(self) -> Counts:
@@ -198,43 +156,47 @@ def _exceptions_of_recopied_series(
     return found
 
 
-def sync_source(
-    *,
+def _list_changes(
+    source_client: CalendarClient,
     spec: CalendarSyncSpec,
     source: Source,
-    state: SourceState,
-    source_client: CalendarClient,
-    target_client: CalendarClient | None,
-    index: CopyIndex | None = None,
-    now: datetime | None = None,
-    confirm_delete: bool = False,
-    force_full: bool = False,
-    batch_size: int = 1000,
-    between_batches: Callable[[], None] | None = None,
-    full_sync_interval: timedelta | None = DEFAULT_INTERVAL,
-    spread_key: str | None = None,
-) -> SyncOutcome:
-    """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
-
-    ``force_full`` re-lists the window (the operator passes it after a spec change, so that a
-    new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
-    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation). The window rolls:
-    a full listing is due once per ``full_sync_interval`` after ``lastFullSyncTime``, in the
-    slot ``spread_key`` (default: the source's key) gets in that interval.
-    """
-    now = now or datetime.now(UTC)
-    copying = spec.delivery is Delivery.COPY
-    if index is None:
-        if copying and target_client is not None:
-            index = load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
-        else:
-            index = CopyIndex(source.calendar_id)
+    state: SourceStatus,
+    now: datetime,
+    *,
+    force_full: bool,
+) -> tuple[ListResult, bool]:
+    """The source's changes since the sync token, or the whole window (then True): without a
+    token, when asked, or when Google expired the token (410)."""
     single_events = spec.recurring is RecurringMode.INSTANCES
-    last_full = try_parse_time(state.last_full_sync_time)
-    rolled = full_sync_due(last_full, now, spread_key or state.key, full_sync_interval)
-    full = force_full or not state.sync_token or rolled
-    listing, full = _list_source(source_client, source, spec, state, now, full=full)
-    changed = list(listing.events)
+    if not force_full and state.sync_token:
+        try:
+            listing = source_client.list_events(
+                source.calendar_id, sync_token=state.sync_token, single_events=single_events
+            )
+            return listing, False
+        except SyncTokenExpired:
+            pass
+    low, high = window_bounds(spec.filters.window, now)
+    listing = source_client.list_events(
+        source.calendar_id, time_min=format_time(low), time_max=format_time(high), single_events=single_events
+    )
+    return listing, True
+
+
+def _complete_changes(
+    source_client: CalendarClient,
+    spec: CalendarSyncSpec,
+    source: Source,
+    index: CopyIndex,
+    changed: list[Event],
+    now: datetime,
+    *,
+    full: bool,
+) -> tuple[list[Event], set[str]]:
+    """What the planner needs beyond the listing: series still alive outside the window (a
+    sweep), occurrences a deleted series dropped, exceptions of a series copied again."""
+    copying = spec.delivery is Delivery.COPY
+    single_events = spec.recurring is RecurringMode.INSTANCES
     alive: set[str] = set()
     deleting_copies = copying and spec.source_cleanup is SourceCleanup.KEEP
     if full:
@@ -246,64 +208,54 @@ def sync_source(
     elif copying:  # on a full pass, the listing holds every exception in the window
         # Listed events come last: the later entry of an id wins in the planner.
         changed = _exceptions_of_recopied_series(source_client, source, index, changed, spec, now) + changed
+    return changed, alive
+
+
+def sync_source(
+    *,
+    spec: CalendarSyncSpec,
+    source: Source,
+    state: SourceStatus,
+    source_client: CalendarClient,
+    target_client: CalendarClient | None,
+    now: datetime,
+    index: CopyIndex | None = None,
+    confirm_delete: bool = False,
+    force_full: bool = False,
+    batch_size: int = 1000,
+    between_batches: Callable[[], None] | None = None,
+    failed_writes: Sequence[FailedWrite] = (),
+    full_sync_interval: timedelta | None = DEFAULT_INTERVAL,
+    spread_key: str | None = None,
+) -> SyncOutcome:
+    """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
+
+    ``force_full`` re-lists the window (the operator passes it after a spec change, so that a
+    new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
+    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation). ``index``: the copy
+    index the previous pass returned; None after a restart (one listing of the target rebuilds it).
+    ``failed_writes``: the refusals the previous pass returned. The window rolls: a full listing
+    is due once per ``full_sync_interval`` after ``lastFullSyncTime``, in the slot ``spread_key``
+    (default: the source's key) gets in that interval.
+    """
+    copying = spec.delivery is Delivery.COPY
+    if index is None:
+        index = (
+            load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
+            if copying and target_client is not None
+            else CopyIndex(source.calendar_id)
+        )
+    last_full = try_parse_time(state.last_full_sync_time)
+    rolled = full_sync_due(last_full, now, spread_key or state.key, full_sync_interval)
+    listing, full = _list_changes(source_client, spec, source, state, now, force_full=force_full or rolled)
+    events = list(listing.events)
+    changed, alive = _complete_changes(source_client, spec, source, index, events, now, full=full)
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
     guard = judge_deletes(plan, index, spec.max_delete_fraction)
     held = guard.tripped and not confirm_delete
     if spec.dry_run:
-        return SyncOutcome(state, index, plan, None, guard, full)
-    report = _execute(plan.without_copy_deletes() if held else plan, spec, source, source_client,
-                      target_client, index, batch_size, between_batches)
-    settled = not held and report.retryable_failures == 0
-    failed = remembered(state.failed_writes, report, full=full)
-    new_state = replace(
-        state,
-        sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
-        last_sync_time=format_time(now),
-        last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
-        counts=state.counts + report.counts,
-        last_error=(guard.message if held else None) or report.error_summary() or failures_summary(failed),
-        failed_writes=failed,
-    )
-    return SyncOutcome(new_state, index, plan, report, guard, full)
-
-
-def _list_source(
-    source_client: CalendarClient,
-    source: Source,
-    spec: CalendarSyncSpec,
-    state: SourceState,
-    now: datetime,
-    *,
-    full: bool,
-) -> tuple[ListResult, bool]:
-    """An incremental listing, or (``full``, or the token expired) the window in full."""
-    single_events = spec.recurring is RecurringMode.INSTANCES
-    if not full:
-        try:
-            incremental = source_client.list_events(
-                source.calendar_id, sync_token=state.sync_token, single_events=single_events
-            )
-            return incremental, False
-        except SyncTokenExpired:
-            pass
-    low, high = window_bounds(spec.filters.window, now)
-    listing = source_client.list_events(
-        source.calendar_id, time_min=format_time(low), time_max=format_time(high), single_events=single_events
-    )
-    return listing, True
-
-
-def _execute(
-    plan: Plan,
-    spec: CalendarSyncSpec,
-    source: Source,
-    source_client: CalendarClient,
-    target_client: CalendarClient | None,
-    index: CopyIndex,
-    batch_size: int,
-    between_batches: Callable[[], None] | None,
-) -> ExecutionReport:
-    return PlanExecutor(
+        return SyncOutcome(state, index, plan, None, guard, full, tuple(failed_writes))
+    report = PlanExecutor(
         source_client=source_client,
         target_client=target_client,
         source_calendar_id=source.calendar_id,
@@ -311,5 +263,15 @@ def _execute(
         index=index,
         batch_size=batch_size,
         between_batches=between_batches,
-    ).run(plan)
-
+    ).run(plan.without_copy_deletes() if held else plan)
+    settled = not held and report.retryable_failures == 0
+    failed = remembered(failed_writes, report, full=full)
+    new_state = replace(
+        state,
+        sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
+        last_sync_time=format_time(now),
+        last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
+        counts=state.counts + report.counts,
+        last_error=(guard.message if held else None) or report.error_summary() or failures_summary(failed),
+    )
+    return SyncOutcome(new_state, index, plan, report, guard, full, failed)

@@ -4,22 +4,23 @@ A write that fails with a retryable error (rate limit, 5xx, no answer) keeps the
 where it was: the next pass lists the same change and tries again. A write Google refuses
 (400 ``invalid``, 403 ``forbiddenForNonOrganizer``, 404 on an occurrence that is not there...)
 would fail the same way on every replay, so the token moves on — and the refusal is kept here
-instead: ``SourceState.failed_writes`` carries it from pass to pass until the next full
-re-list (at least daily, see ``rolling``), which plans every event in the window again and so
-retries it. A full pass therefore replaces the list with its own failures; an incremental pass
+instead: ``sync_source`` takes the previous pass's refusals (``failed_writes``) and returns
+the new list (``SyncOutcome.failed_writes``; the operator keeps it in its memory, per source)
+until the next full re-list (at least daily, see ``rolling``), which plans every event in the
+window again and so retries it. A full pass therefore replaces the list with its own failures; an incremental pass
 adds to it (one entry per event and operation, the newest winning).
 
-This module is the one place that decides what a remembered failure is; the operator shows
-them (how many, the first few, Google's reason) in status and in Ready.
+This module is the one place that decides what a remembered failure is; ``summary`` is the
+line ``lastError`` shows while they wait (how many, the first few, Google's reason).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from calsync_operator.sync.executor import ExecutionReport
+from calsync_operator.sync.planner import OpKind
 
 MAX_REMEMBERED = 100
 SUMMARY_EXAMPLES = 3
@@ -44,23 +45,6 @@ class FailedWrite:
 
     def describe(self) -> str:
         return f"{self.op} of event {self.source_event_id}: {self.status} {self.reason}"
-
-    def to_status(self) -> dict[str, Any]:
-        return {
-            "sourceEventId": self.source_event_id,
-            "op": self.op,
-            "status": self.status,
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_status(cls, raw: Mapping[str, Any]) -> FailedWrite:
-        return cls(
-            str(raw.get("sourceEventId", "")),
-            str(raw.get("op", "")),
-            int(raw.get("status", 0) or 0),
-            str(raw.get("reason", "")),
-        )
 
 
 def summary(failed: Sequence[FailedWrite]) -> str | None:
@@ -94,7 +78,12 @@ def remembered(
         return tuple(previous)
     now_failed = refused_writes(report)
     kept: Iterable[FailedWrite] = () if full else previous
-    retried = {(r.op.source_event_id, r.op.kind.value) for r in report.results if r.attempted}
+    # Attempted: written, or refused (a skip is no write; a failure without an error was not tried).
+    retried = {
+        (r.op.source_event_id, r.op.kind.value)
+        for r in report.results
+        if r.op.kind is not OpKind.SKIP and (r.ok or r.error is not None)
+    }
     merged: dict[tuple[str, str], FailedWrite] = {f.key: f for f in kept if f.key not in retried}
     for failure in now_failed:
         merged.pop(failure.key, None)

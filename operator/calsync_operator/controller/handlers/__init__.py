@@ -18,7 +18,7 @@ from __future__ import annotations
 import kopf
 from kubernetes import client
 
-from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.api.names import GROUP, PART_OF_LABEL, PART_OF_VALUE, PLURAL, VERSION
 from calsync_operator.controller.handlers import resource, secrets, worker
 from calsync_operator.kube.client import connection_info
 
@@ -36,7 +36,7 @@ def build_registry(*, kube_configuration: client.Configuration | None = None) ->
         async def login(**_: object) -> kopf.ConnectionInfo:
             return connection_info(configuration)
 
-    part_of = {secrets.PART_OF_LABEL: secrets.PART_OF_VALUE}
+    part_of = {PART_OF_LABEL: PART_OF_VALUE}
     kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.secret_versions)
     kopf.on.create(*cr, registry=registry)(resource.reconcile)
     kopf.on.resume(*cr, registry=registry)(resource.reconcile)
