@@ -7,8 +7,9 @@ would fail the same way on every replay, so the token moves on — and the refus
 instead: ``sync_source`` takes the previous pass's refusals (``failed_writes``) and returns
 the new list (``SyncOutcome.failed_writes``; the operator keeps it in its memory, per source)
 until the next full re-list (at least daily, see ``rolling``), which plans every event in the
-window again and so retries it. A full pass therefore replaces the list with its own failures; an incremental pass
-adds to it (one entry per event and operation, the newest winning).
+window again and so retries it. A full pass therefore replaces the list with its own
+failures; an incremental pass adds to it (one entry per event and operation, the newest
+winning).
 
 This module is the one place that decides what a remembered failure is; ``summary`` is the
 line ``lastError`` shows while they wait (how many, the first few, Google's reason).
