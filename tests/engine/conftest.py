@@ -23,7 +23,6 @@ from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.retry import RetryPolicy
 from calsync_operator.sync.copyindex import CopyIndex
 from calsync_operator.sync.engine import SyncOutcome, sync_source
-from calsync_operator.sync.failures import FailedWrite
 from calsync_operator.sync.port import CalendarClient, Event, WriteKind, WriteOp
 
 
@@ -34,7 +33,6 @@ class World:
     clients: dict[str, GoogleCalendarClient] = field(default_factory=dict)
     states: dict[tuple[str, str], SourceStatus] = field(default_factory=dict)
     indexes: dict[tuple[str, str], CopyIndex] = field(default_factory=dict)
-    failed: dict[tuple[str, str], tuple[FailedWrite, ...]] = field(default_factory=dict)
 
     def client(self, calendar_id: str) -> GoogleCalendarClient:
         """One client (one credential) per calendar, as each Secret would give."""
@@ -79,12 +77,10 @@ class World:
             source_client=self.client(source.calendar_id),
             target_client=target_client or self.client(spec.target.calendar_id),
             index=self.indexes.get(key),
-            failed_writes=self.failed.get(key, ()),
             **kwargs,
         )
         self.states[key] = outcome.state
         self.indexes[key] = outcome.index
-        self.failed[key] = outcome.failed_writes  # the operator keeps them in its memory
         return outcome
 
     def restart(self) -> None:

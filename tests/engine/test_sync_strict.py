@@ -1,6 +1,6 @@
 """The engine against a Google that refuses: no write is lost silently, no id is guessed.
 
-Refused writes are remembered (``failures``) while the sync token moves on, and retried by the
+Refused writes are remembered in status (``writefailures``) while the sync token moves on, and retried by the
 next full listing; a 404 is success only for ids calsync chose; a "this and following" split
 (``<id>_R<time>``) is a series of its own."""
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from calsync_operator.api.names import copy_event_id
 from calsync_operator.api.spec import Delivery, RecurringMode
-from calsync_operator.sync.failures import FailedWrite
+from calsync_operator.api.records import FailedWrite
 from calsync_operator.sync.port import Event, WriteKind, WriteOp
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, source, spec, timed
@@ -46,20 +46,19 @@ def test_a_refused_occurrence_write_is_remembered_then_retried_by_the_next_full_
 
     refused = world.sync(the_spec, SRC, now=NOW + timedelta(hours=1))
 
-    assert refused.failed_writes == (FailedWrite(second["id"], "update", 400, "invalid"),)
+    assert refused.state.failed_writes.items == (FailedWrite("update", second["id"], "400 invalid", False),)
     assert "400 invalid" in str(refused.state.last_error)
     target_master = copy_event_id(TARGET, SRC_A, MASTER)
     assert titles(world, TARGET, target_master)[1] == "[A] Weekly sync"
     # The token moved on (the failure is remembered instead): the next incremental pass is idle.
     idle = world.sync(the_spec, SRC, now=NOW + timedelta(hours=2))
     assert (idle.full_sync, idle.report.results if idle.report else None) == (False, [])
-    assert idle.failed_writes == refused.failed_writes
-    assert "Google refused 1 write(s), retried at the next full listing" in str(idle.state.last_error)
+    assert idle.state.failed_writes == refused.state.failed_writes  # remembered, not dropped
 
     retried = world.sync(the_spec, SRC, now=NOW + timedelta(days=1, hours=1))
 
     assert retried.full_sync
-    assert retried.failed_writes == ()
+    assert not retried.state.failed_writes
     assert retried.state.last_error is None
     assert titles(world, TARGET, target_master)[1] == "[A] Weekly sync (moved room)"
 
@@ -78,14 +77,14 @@ def test_an_invite_on_an_event_someone_else_organises_names_the_reason(world: Wo
 
     outcome = world.sync(invite_spec, SRC, now=NOW)
 
-    assert outcome.failed_writes == (
-        FailedWrite(imported["id"], "invite", 403, "forbiddenForNonOrganizer"),
+    assert outcome.state.failed_writes.items == (
+        FailedWrite("invite", imported["id"], "403 forbiddenForNonOrganizer", False),
     )
     assert "forbiddenForNonOrganizer" in str(outcome.state.last_error)
     assert imported["id"] in str(outcome.state.last_error)
     assert outcome.state.sync_token  # the refusal is remembered; the token moves on
     later = world.sync(invite_spec, SRC, now=NOW + timedelta(hours=1))  # nothing new to write
-    assert "Only the event's organizer can change its guests" in str(later.state.last_error)
+    assert later.state.failed_writes == outcome.state.failed_writes
     invited = world.client(SRC_A).get_event(SRC_A, "mine000001")
     assert invited is not None
     assert [a["email"] for a in invited["attendees"]] == ["me@example.com"]
@@ -153,7 +152,7 @@ def test_an_occurrence_the_copied_series_lacks_fails_instead_of_writing_a_guesse
 
     outcome = world.sync(the_spec, SRC, now=NOW + timedelta(hours=1))
 
-    assert outcome.failed_writes == (FailedWrite(second["id"], "update", 404, "notFound"),)
+    assert outcome.state.failed_writes.items == (FailedWrite("update", second["id"], "404 notFound", False),)
     assert len(world.emulator.events(TARGET, include_cancelled=True)) == before  # nothing written
 
 

@@ -35,6 +35,8 @@ class ReadyReason(StrEnum):
     AUTH_EXPIRED = "AuthExpired"
     SECRET_MISSING = "SecretMissing"
     GOOGLE_ERROR = "GoogleError"
+    TARGET_ERROR = "TargetError"
+    WRITE_FAILED = "WriteFailed"
     QUOTA_EXCEEDED = "QuotaExceeded"
     SUSPENDED = "Suspended"
     DELETE_GUARD = "DeleteGuard"
@@ -54,6 +56,7 @@ class PushActiveReason(StrEnum):
     WEBHOOK_URL_NOT_HTTPS = "WebhookURLNotHTTPS"
     CHANNEL_ERROR = "ChannelError"
     SUSPENDED = "Suspended"
+    DRY_RUN = "DryRun"
 
 
 class DeleteGuardReason(StrEnum):

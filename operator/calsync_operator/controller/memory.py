@@ -30,7 +30,7 @@ from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
 from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.channel_step import ChannelTimes
 from calsync_operator.controller.clients import ClientCache
-from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome, StepKind
+from calsync_operator.controller.rules.outcomes import TARGET_PROBLEM, PassResult, SourceOutcome, StepKind
 from calsync_operator.controller.rules.pass_request import PassRequest
 from calsync_operator.controller.rules.readiness import Problems
 from calsync_operator.controller.rules.triggers import Signals
@@ -38,7 +38,6 @@ from calsync_operator.kube.client import KubeApi
 from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.copyindex import CopyIndex
-from calsync_operator.sync.failures import FailedWrite
 
 MEMO_CONTEXT = "calsync_context"
 MEMO_RESOURCE = "calsync_resource"
@@ -98,9 +97,6 @@ class ResourceMemory:
     channel_problems: dict[str, str] = field(default_factory=dict)
     guards: dict[str, str] = field(default_factory=dict)
     quota_until: dict[str, datetime] = field(default_factory=dict)  # source key → end of back-off
-    # Writes Google refused for good, by source key (``sync.failures``): the sync token moved
-    # past them, the next full listing retries them; status and Ready can report them.
-    failed_writes: dict[str, tuple[FailedWrite, ...]] = field(default_factory=dict)
     full_pass_done: bool = False
     deletes_confirmed: bool = False  # a pass used calsync.dev/confirm-delete: remove it
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from
@@ -136,13 +132,16 @@ class ResourceMemory:
         if outcome.channels_checked:
             self._put(self.channel_problems, key, outcome.channel_problem)
         if outcome.kind is StepKind.FAILED:
-            self._put(self.sync_problems, key, outcome.sync_problem)
+            if outcome.target_problem is not None:
+                self.sync_problems[TARGET_PROBLEM] = outcome.target_problem
+            else:
+                self._put(self.sync_problems, key, outcome.sync_problem)
             if outcome.quota_until is not None:
                 self.quota_until[key] = outcome.quota_until
         if outcome.kind is StepKind.SYNCED and outcome.index is not None:
             self.indexes[key] = outcome.index
-            self.failed_writes[key] = outcome.failed_writes
             self.sync_problems.pop(key, None)
+            self.sync_problems.pop(TARGET_PROBLEM, None)  # the target was read
             self.quota_until.pop(key, None)
             for secret in outcome.working_secrets:
                 self.credential_problems.pop(secret, None)
@@ -169,10 +168,7 @@ class ResourceMemory:
     def forget_source(self, key: str) -> SecretRef | None:
         """A source left the spec: drop what is known about it; its Secret, if known."""
         self.indexes.pop(key, None)
-        known_by_key: tuple[dict[str, Any], ...] = (
-            self.sync_problems, self.channel_problems, self.guards, self.quota_until, self.failed_writes
-        )
-        for known in known_by_key:
+        for known in (self.sync_problems, self.channel_problems, self.guards, self.quota_until):
             known.pop(key, None)
         self.retry_at.pop(key, None)
         return self.source_secrets.pop(key, None)
