@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calsync_operator.api.names import copy_event_id
-from calsync_operator.api.spec import Delivery, RecurringMode
 from calsync_operator.api.records import FailedWrite
+from calsync_operator.api.spec import Delivery, RecurringMode
 from calsync_operator.sync.port import Event, WriteKind, WriteOp
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, source, spec, timed
