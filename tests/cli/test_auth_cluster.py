@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 from cli_support import run_auth_headless
 
-try:
-    from support.cluster import TestCluster
-except ImportError:  # the session control-plane fixture is not in this tree yet
-    pytest.skip("needs the session cluster fixture (support.cluster.TestCluster)", allow_module_level=True)
+from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster
 

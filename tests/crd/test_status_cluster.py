@@ -17,10 +17,7 @@ from typing import Any
 import pytest
 from crdcheck import CRD_PATH, EXAMPLES, load_yaml
 
-try:
-    from support.cluster import TestCluster
-except ImportError:  # the session control-plane fixture is not in this tree yet
-    pytest.skip("needs the session cluster fixture (support.cluster.TestCluster)", allow_module_level=True)
+from support.cluster import TestCluster
 
 pytestmark = pytest.mark.cluster
 
