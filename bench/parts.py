@@ -155,7 +155,7 @@ class Emulator:
 
 def start_emulator(folder: Path) -> Emulator:
     process = Process.spawn(
-        "emulator", [*CALSYNC, "emulator", "--port", "0", "--log-level", "warning"], QUIET, folder
+        "emulator", [*CALSYNC, "emulator", "--port", "0", "--log-level", "warning", "--allow-http-push"], QUIET, folder
     )
     root = ""
 
@@ -207,6 +207,7 @@ def start_operator(
         "CALSYNC_GOOGLE_API_ROOT": emulator.root,
         "CALSYNC_GOOGLE_TOKEN_URI": f"{emulator.root}token",
         "CALSYNC_WEBHOOK_URL": webhook_url,
+        "CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "true",  # the webhook listens on http://127.0.0.1
         "CALSYNC_HEALTH_PORT": str(health),
         "CALSYNC_METRICS_PORT": str(metrics),
         **env,

@@ -90,7 +90,10 @@ def test_local_server_flow_creates_the_secret_with_a_working_token(
     client = GoogleCalendarClient.from_token_json(
         json.dumps(token), source="test", settings=GoogleSettings(api_root=emulator.root_url)
     )
-    assert client.list_events("alice@example.com").events == []
+    try:
+        assert client.list_events("primary").events == []  # the consenting user's own calendar
+    finally:
+        client.close()
     out = capsys.readouterr()
     assert 'Secret "personal-token" created in namespace default' in out.out
     assert token["refresh_token"] not in out.out + out.err

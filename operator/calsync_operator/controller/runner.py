@@ -116,6 +116,8 @@ async def serve(
         ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="calsync-io")
     )
     context = make_context(settings, configuration)
+    if settings.webhook_problem is not None:  # said once at start-up, and by PushActive=False
+        logger.warning("Push is off: %s", settings.webhook_problem)
     metrics_server = metrics.serve(settings.metrics_port)
     liveness = f"http://0.0.0.0:{settings.health_port}/healthz"
     heartbeat: asyncio.Task[None] | None = None
