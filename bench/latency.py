@@ -120,6 +120,7 @@ def start_world() -> Iterator[tuple[Emulator, Operator]]:
             processes.append(webhook)
             operator = start_operator(kubeconfig, cluster.namespace, emulator, webhook_url, folder, {})
             processes.append(operator.process)
+            emulator.create_calendars([SOURCE, TARGET])
             write_all(emulator.client(), inserts(SOURCE, [EVENT], "latency"))
             secrets = [
                 {

@@ -129,6 +129,22 @@ class Emulator:
         with urllib.request.urlopen(f"{self.root}_emulator/{path}", timeout=30) as answer:
             return json.loads(answer.read())
 
+    def create_calendars(self, ids: list[str]) -> None:
+        """Calendars exist only once created (as on Google): the bench's sources and targets."""
+
+        def create(calendar_id: str) -> None:
+            request = urllib.request.Request(
+                f"{self.root}_emulator/calendars",
+                data=json.dumps({"id": calendar_id}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(create, ids))
+
     def calls(self, method: str, status: int = 200) -> int:
         return int(self.control("counters")["requests"].get(method, {}).get(str(status), 0))
 
@@ -154,9 +170,8 @@ class Emulator:
 
 
 def start_emulator(folder: Path) -> Emulator:
-    process = Process.spawn(
-        "emulator", [*CALSYNC, "emulator", "--port", "0", "--log-level", "warning", "--allow-http-push"], QUIET, folder
-    )
+    args = [*CALSYNC, "emulator", "--port", "0", "--log-level", "warning", "--allow-http-push"]
+    process = Process.spawn("emulator", args, QUIET, folder)
     root = ""
 
     def announced() -> bool:

@@ -155,6 +155,10 @@ def start_world(n: int, poll: str) -> Iterator[World]:
 
 def seed(world: World) -> None:
     """Source events in Google and 3 token Secrets per CalendarSync (not timed)."""
+    world.emulator.create_calendars(
+        [source_calendar(i, s) for i in range(world.n) for s in SOURCES]
+        + [target_calendar(i) for i in range(world.n)]
+    )
     google = world.emulator.client()
     ops = [
         op
