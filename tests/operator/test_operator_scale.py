@@ -82,6 +82,7 @@ def test_calendarsyncs_created_together_take_turns(world: World, passes_in_fligh
         world.apply_example()
         target = world.example()["spec"]["target"]
         for name in names:
+            world.emulator.create_calendar(f"{name}@example.com")  # calendars exist once created
             manifest = world.example(target={**target, "calendarId": f"{name}@example.com"})
             manifest["metadata"]["name"] = name
             world.kube.create(manifest)

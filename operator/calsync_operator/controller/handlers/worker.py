@@ -49,7 +49,9 @@ async def sync_worker(
     namespace = namespace or ""
 
     def on_secret(secret: str, version: str) -> None:
-        if mem.clients.outdated(secret, version):
+        # Before the first pass (a restart: kopf lists every Secret while 1,000 first passes
+        # queue for a slot), that pass reads the Secrets anyway: no second pass for them.
+        if mem.full_pass_done and mem.clients.outdated(secret, version):
             mem.secrets_changed = True
             mem.wake.set()
 
