@@ -144,7 +144,10 @@ def _wait_until(check: Callable[[], bool], what: str) -> None:
 
 
 def _crd_manifest() -> dict[str, Any]:
-    text = resources.files("calsync_operator.kubeemu").joinpath("crds/calendarsync.yaml").read_text("utf-8")
+    # The CRD bundled beside the in-memory API, read through the top package: importing
+    # `calsync_operator.kubeemu` would load kmock, which a production install has not.
+    crd = resources.files("calsync_operator").joinpath("kubeemu", "crds", "calendarsync.yaml")
+    text = crd.read_text("utf-8")
     manifest: dict[str, Any] = yaml.safe_load(text)
     return manifest
 
