@@ -199,8 +199,15 @@ def test_operator_and_webhook_sync_and_push_with_only_their_service_account_toke
             assert not own & {c["id"] for c in emulator.channels()}
             assert emulator.events(CENTRAL) == []  # the example asks for onDelete: deleteCopies
     for process in (operator, webhook):  # kopf warns, rather than fails, on a watch it may not do
-        assert "forbidden" not in process.tail(10_000).lower(), process.tail()
+        assert not _refusals(process.tail(10_000)), process.tail()
     admin.close()  # type: ignore[no-untyped-call]
+
+
+def _refusals(log: str) -> list[str]:
+    """The log lines where the API refused access; writes into a namespace being deleted (other
+    tests' leftovers, seen by a cluster-wide operator) are refused too, but are no RBAC matter."""
+    lines = log.lower().splitlines()
+    return [line for line in lines if "forbidden" in line and "being terminated" not in line]
 
 
 def _channel_ids(obj: dict[str, Any]) -> set[str]:
