@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -28,6 +29,11 @@ ENV_LOG_LEVEL = "CALSYNC_LOG_LEVEL"
 ENV_HEALTH_PORT = "CALSYNC_HEALTH_PORT"
 ENV_METRICS_PORT = "CALSYNC_METRICS_PORT"
 ENV_CHANNEL_TTL = "CALSYNC_CHANNEL_TTL_SECONDS"
+ENV_SHARD = "CALSYNC_SHARD"
+ENV_SHARDS = "CALSYNC_SHARDS"
+# Where a StatefulSet pod finds its ordinal when CALSYNC_SHARD is unset (the chart sets POD_NAME).
+ENV_POD_NAMES = ("POD_NAME", "HOSTNAME")
+_ORDINAL = re.compile(r"-(\d+)$")
 
 SENDGRID_API_HOST = "https://api.sendgrid.com"
 GOOGLE_DEFAULT_CHANNEL_TTL = 7 * 24 * 3600  # Google's default channel lifetime (DESIGN §5)
@@ -64,6 +70,10 @@ class OperatorSettings:
     retry_delay_seconds: float = 30.0
     # Replaces every CalendarSync's pollInterval (whose CRD minimum is 30 s): tests and demos only.
     poll_seconds_override: float | None = None
+    # Shards (docs/operator.md): this replica serves the CalendarSyncs whose shard key hashes to
+    # ``shard`` among ``shards``; 0 of 1 is the single replica that serves them all.
+    shard: int = 0
+    shards: int = 1
 
     def __post_init__(self) -> None:
         if self.webhook_url is not None and not self.webhook_url.startswith(("https://", "http://")):
@@ -76,6 +86,13 @@ class OperatorSettings:
         if not 0 < self.channel_renew_fraction < 1:
             raise SettingsError(
                 f"channel_renew_fraction must be in (0, 1), got {self.channel_renew_fraction}"
+            )
+        if self.shards < 1:
+            raise SettingsError(f"{ENV_SHARDS} must be at least 1, got {self.shards}")
+        if not 0 <= self.shard < self.shards:
+            raise SettingsError(
+                f"{ENV_SHARD}={self.shard} does not exist with {ENV_SHARDS}={self.shards}: "
+                f"use 0..{self.shards - 1} (one replica per shard)"
             )
         if self.channel_ttl_seconds < 1:
             raise SettingsError(f"{ENV_CHANNEL_TTL} must be at least 1, got {self.channel_ttl_seconds}")
@@ -101,6 +118,8 @@ class OperatorSettings:
             health_port=_int(env, ENV_HEALTH_PORT, 8080),
             metrics_port=_int(env, ENV_METRICS_PORT, 9090),
             channel_ttl_seconds=_int(env, ENV_CHANNEL_TTL, GOOGLE_DEFAULT_CHANNEL_TTL),
+            shard=_shard(env),
+            shards=_int(env, ENV_SHARDS, 1),
         )
 
 
@@ -121,6 +140,21 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not an integer") from None
+
+
+def _shard(env: Mapping[str, str]) -> int:
+    """``CALSYNC_SHARD``; unset with more than one shard: the StatefulSet pod's ordinal, from its
+    name (``calsync-operator-2`` → 2)."""
+    if _text(env, ENV_SHARD) is not None or _int(env, ENV_SHARDS, 1) == 1:
+        return _int(env, ENV_SHARD, 0)
+    for variable in ENV_POD_NAMES:
+        found = _ORDINAL.search(_text(env, variable) or "")
+        if found:
+            return int(found.group(1))
+    raise SettingsError(
+        f"{ENV_SHARDS} is more than 1 but {ENV_SHARD} is unset and neither POD_NAME nor HOSTNAME "
+        "ends in a StatefulSet ordinal (-0, -1, ...): set CALSYNC_SHARD or run in a StatefulSet"
+    )
 
 
 def _log_level(env: Mapping[str, str]) -> int:

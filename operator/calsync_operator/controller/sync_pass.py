@@ -36,9 +36,9 @@ from calsync_operator.controller.rules.readiness import Situation, decide_condit
 from calsync_operator.controller.rules.status import (
     SourceStatus,
     build_status,
+    guarded_status_write,
     plan_status,
     sources_by_key,
-    status_patch,
 )
 from calsync_operator.controller.source_step import (
     SourceResult,
@@ -47,6 +47,7 @@ from calsync_operator.controller.source_step import (
     source_pass,
     stop_only,
 )
+from calsync_operator.kube.client import StatusConflict
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PassResult:
     retry_after: float | None  # a retryable failure happened: pass again after this many seconds
+    # Another replica wrote a newer status meanwhile (a reshard's overlap): this pass's status
+    # was dropped and memory holds the newer one; whatever is still pending runs again from it.
+    conflict: bool = False
 
 
 async def run_pass(
@@ -144,11 +148,10 @@ async def run_pass(
         sources=entries,
         last_handled_request_at=handled_request,
         plan=plan,
+        shard=shard_label(ctx),
     )
-    patch = status_patch(before, desired)
-    if patch:
-        await ctx.kube.patch_status(obj.namespace, obj.name, patch)
-    mem.known_status = desired
+    if not await write_status(ctx, mem, obj, before, desired):
+        return PassResult(retry_after=None, conflict=True)
     if mem.deletes_confirmed:
         # The confirmation was for the deletions just done, not a standing waiver of the guard.
         await ctx.kube.remove_annotation(obj.namespace, obj.name, CONFIRM_DELETE_ANNOTATION)
@@ -160,6 +163,40 @@ async def run_pass(
     await announce(ctx, obj, before.get("conditions"), conditions, notices)
     delays = [r.retry_after for r in results.values() if r.retry_after is not None]
     return PassResult(retry_after=min(delays) if delays else None)
+
+
+def shard_label(ctx: OperatorContext) -> str:
+    """``status.shard``: which replica wrote the status, as ``I/N``."""
+    return f"{ctx.settings.shard}/{ctx.settings.shards}"
+
+
+async def write_status(
+    ctx: OperatorContext,
+    mem: ResourceMemory,
+    obj: ObjectRef,
+    before: Mapping[str, Any],
+    desired: Mapping[str, Any],
+) -> bool:
+    """The one status write of a pass, guarded (``rules/status.py``); False when another
+    replica had written a newer status: then memory holds that one, re-read from the API."""
+    version = obj.body.get("metadata", {}).get("resourceVersion") if obj.body is not None else None
+    write = guarded_status_write(before, desired, str(version) if version else None)
+    if write.operations:
+        try:
+            await ctx.kube.write_status(obj.namespace, obj.name, write.operations)
+        except StatusConflict:
+            metrics.STATUS_WRITES.labels(result="conflict").inc()
+            logger.info(
+                "Status of %s/%s was written by another replica meanwhile: syncing again from it",
+                obj.namespace,
+                obj.name,
+            )
+            fresh = await ctx.kube.read_status(obj.namespace, obj.name)
+            mem.known_status = fresh[0] if fresh is not None else None
+            return False
+        metrics.STATUS_WRITES.labels(result="written").inc()
+    mem.known_status = write.status
+    return True
 
 
 async def announce(

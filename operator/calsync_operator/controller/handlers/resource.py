@@ -21,9 +21,8 @@ from calsync_operator.controller.memory import (
     resource_memory,
 )
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
-from calsync_operator.controller.rules.status import status_patch
 from calsync_operator.controller.rules.triggers import pending_pushes, requested_at
-from calsync_operator.controller.sync_pass import announce, run_pass
+from calsync_operator.controller.sync_pass import announce, run_pass, shard_label, write_status
 from calsync_operator.controller.teardown import tear_down
 
 DELETE_RETRIES = 5
@@ -64,9 +63,14 @@ async def reconcile(
             reread_secrets=True,
         )
         result = await run_pass(ctx, mem, obj, parsed, request, index_lookup(secret_versions))
-        remember_handled(mem, request)
+        if not result.conflict:
+            remember_handled(mem, request)
         schedule_poll(ctx, mem, parsed, first=mem.next_poll is None)
     mem.wake.set()  # the worker re-checks: pushes may have arrived during this pass
+    if result.conflict:
+        # Another replica wrote a newer status (a reshard's overlap): pass again from it, so
+        # that this generation is recorded as observed and the worker may take over.
+        raise kopf.TemporaryError("Another replica wrote the status meanwhile: syncing again", delay=1)
     if result.retry_after is not None:
         raise kopf.TemporaryError("Google asked to retry later (see status)", delay=result.retry_after)
 
@@ -131,9 +135,16 @@ async def parse_or_report(
             obj.generation,
             ctx.now(),
         )
-        desired = {**current, "conditions": conditions, "observedGeneration": obj.generation}
-        await ctx.kube.patch_status(obj.namespace, obj.name, status_patch(current, desired))
-        mem.known_status = desired
+        desired = {
+            **current,
+            "conditions": conditions,
+            "observedGeneration": obj.generation,
+            "shard": shard_label(ctx),
+        }
+        if not await write_status(ctx, mem, obj, current, desired):
+            raise kopf.TemporaryError(
+                "Another replica wrote the status meanwhile: checking again", delay=1
+            ) from None
         await announce(ctx, obj, current.get("conditions"), conditions, [])
         raise kopf.PermanentError(f"Invalid spec: {exc}") from None
 

@@ -110,6 +110,9 @@ async def _pass_if_due(
             return False
         mem.secrets_changed = False
         result = await run_pass(ctx, mem, obj, parsed, request, index_lookup(secret_versions))
+        if result.conflict:
+            mem.wake.set()  # another replica's newer status is in memory: look again from it
+            return True
         remember_handled(mem, request)
         if request.sources is None:
             schedule_poll(ctx, mem, parsed, first=False)
