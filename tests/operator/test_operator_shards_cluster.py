@@ -1,0 +1,224 @@
+"""Shards on a real API server: each CalendarSync served by exactly one operator process, a
+SIGKILLed shard restarted without loss, a reshard with overlap, deletion while sharded, and
+the guarded status write (docs/operator.md, "Shards").
+
+The session's control plane (``cluster`` from tests/conftest.py when it is there) or the
+cluster of ``CALSYNC_TEST_KUBECONFIG``; skipped with neither. Operators are real
+``calsync operator --shard I --shards N`` processes; Google is the emulator; edits flow by push
+through the real webhook. ``bench/shards.py`` runs the same scenarios at 300 CalendarSyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from operator_endpoints import WebhookThread
+from shard_processes import ShardLedger, ShardWorld, manifest, until
+
+from calsync_operator.api.names import FINALIZER, GROUP, PLURAL, VERSION
+from calsync_operator.controller.rules.shard import shard_key, shard_of
+from calsync_operator.controller.rules.status import guarded_status_write
+from calsync_operator.emulator import EmulatorServer
+from calsync_operator.kube.client import KubeApi, StatusConflict, load_configuration
+
+CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
+KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def kubeconfig(request: pytest.FixtureRequest) -> str:
+    """The session's control plane when the suite has one, else CALSYNC_TEST_KUBECONFIG."""
+    try:
+        cluster = request.getfixturevalue("cluster")
+    except pytest.FixtureLookupError:
+        if not KUBECONFIG:
+            pytest.skip("no cluster: set KUBEBUILDER_ASSETS (envtest binaries) or CALSYNC_TEST_KUBECONFIG")
+        return KUBECONFIG
+    return str(cluster.kubeconfig)
+
+
+@pytest.fixture
+def api(kubeconfig: str) -> Iterator[client.ApiClient]:
+    api_client = client.ApiClient(load_configuration(kubeconfig))
+    extensions = client.ApiextensionsV1Api(api_client)
+    crd = yaml.safe_load(CRD.read_text())
+    try:
+        extensions.create_custom_resource_definition(crd)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        current = extensions.read_custom_resource_definition(crd["metadata"]["name"])
+        crd["metadata"]["resourceVersion"] = current.metadata.resource_version
+        extensions.replace_custom_resource_definition(crd["metadata"]["name"], crd)
+
+    def established() -> bool:
+        found = extensions.read_custom_resource_definition(crd["metadata"]["name"])
+        return any(c.type == "Established" and c.status == "True" for c in found.status.conditions or [])
+
+    until(established, 30, "the CRD is established")
+    yield api_client
+    api_client.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def namespace(api: client.ApiClient) -> Iterator[str]:
+    name = f"calsync-shards-{uuid.uuid4().hex[:8]}"
+    core = client.CoreV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    core.delete_namespace(name)
+
+
+@pytest.fixture
+def world(
+    kubeconfig: str, api: client.ApiClient, namespace: str, emulator: EmulatorServer, tmp_path: Path
+) -> Iterator[ShardWorld]:
+    with WebhookThread(client.ApiClient(load_configuration(kubeconfig)), (namespace,)) as webhook:
+        found = ShardWorld(kubeconfig, namespace, emulator, webhook.url, tmp_path, api)
+        try:
+            yield found
+        finally:
+            found.stop_all()
+
+
+def owner(namespace: str, n: int, shards: int) -> int:
+    return shard_of(shard_key(namespace, f"cs-{n}", manifest(n)["spec"]), shards)
+
+
+def settled(world: ShardWorld) -> bool:
+    return world.all_ready() and world.copies_match_sources()
+
+
+def test_each_calendarsync_is_served_by_exactly_one_shard(world: ShardWorld) -> None:
+    count = 12
+    with ShardLedger(world.api, world.namespace) as ledger:
+        operators = [world.start_operator(shard, 3) for shard in range(3)]
+        world.add_calendarsyncs(count)
+        until(lambda: settled(world), what="every CalendarSync Ready with its copy")
+        for n in range(count):
+            world.edit(n, f"second {n}")
+        until(lambda: settled(world), what="every pushed edit copied")
+        objects = world.objects()
+
+    owned = {op.shard: [n for n in range(count) if owner(world.namespace, n, 3) == op.shard] for op in operators}
+    for n in range(count):
+        expected = f"{owner(world.namespace, n, 3)}/3"
+        assert ledger.writers[f"cs-{n}"] == {expected}, f"cs-{n} was written by {ledger.writers[f'cs-{n}']}"
+        assert objects[f"cs-{n}"]["metadata"]["finalizers"] == [FINALIZER]
+
+    def writes() -> dict[int, float]:
+        return {op.shard: op.metric("calsync_status_writes_total", result="written") for op in operators}
+
+    def revisions() -> int:
+        return sum(int(obj["status"]["revision"]) for obj in world.objects().values())
+
+    # Every write raised one revision by one: the per-process counts add up to them, exactly.
+    until(lambda: sum(writes().values()) == revisions(), 30, "the status write counts add up")
+    written = writes()
+    for op in operators:
+        calls = op.metric("calsync_google_calls_total")
+        assert (written[op.shard] > 0) == bool(owned[op.shard]), (op.label, written, owned)
+        assert (calls > 0) == bool(owned[op.shard]), (op.label, calls, owned)
+        assert op.metric("calsync_shard_info", shard=str(op.shard), shards="3") == 1
+
+    # No finalizer war between owners and non-owners: one more edit is handled, and only the
+    # edited CalendarSync changes.
+    versions = {name: obj["metadata"]["resourceVersion"] for name, obj in objects.items()}
+    world.edit(0, "third 0")
+    until(lambda: settled(world), what="the last edit copied")
+    after = world.objects()
+    changed = sorted(name for name in versions if after[name]["metadata"]["resourceVersion"] != versions[name])
+    assert changed == ["cs-0"]
+
+
+def test_a_killed_shard_restarts_and_nothing_is_lost_or_duplicated(world: ShardWorld) -> None:
+    count = 8
+    operators = [world.start_operator(shard, 2) for shard in range(2)]
+    world.add_calendarsyncs(count)
+    until(lambda: settled(world), what="every CalendarSync Ready")
+    for n in range(count):
+        world.edit(n, f"before kill {n}")
+    operators[1].kill()
+    for n in range(count):
+        world.edit(n, f"while down {n}")
+    world.start_operator(1, 2)
+    for n in range(count):
+        world.edit(n, f"after restart {n}")
+    until(lambda: settled(world), what="every edit copied once, every CalendarSync Ready")
+    assert len(world.emulator.channels()) == count  # one live channel per source, none leaked
+
+
+def test_reshard_with_overlap_then_delete_everything(world: ShardWorld) -> None:
+    count = 8
+    old = [world.start_operator(shard, 2) for shard in range(2)]
+    world.add_calendarsyncs(count)
+    until(lambda: settled(world), what="every CalendarSync Ready under 2 shards")
+    for n in range(count):
+        world.edit(n, f"before {n}")
+    new = [world.start_operator(shard, 3) for shard in range(3)]  # both generations run
+    for n in range(count):
+        world.edit(n, f"overlap {n}")
+    until(lambda: settled(world), what="the overlap's edits copied")
+    for process in old:
+        process.stop()
+    for n in range(count):
+        world.edit(n, f"after {n}")
+    until(lambda: settled(world), what="every edit copied once after the reshard")
+
+    objects = world.objects()
+    for n in range(count):
+        assert objects[f"cs-{n}"]["status"]["shard"] == f"{owner(world.namespace, n, 3)}/3"
+    assert len(world.emulator.channels()) == count
+    conflicts = sum(op.metric("calsync_status_writes_total", result="conflict") for op in new)
+    print(f"status write conflicts during the overlap: {conflicts:.0f}")
+
+    # Deletion while sharded: each CalendarSync's new owner cleans up and lets it go.
+    custom = world.custom
+    for name in world.names:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, world.namespace, PLURAL, name)
+    until(lambda: not world.objects(), what="every CalendarSync deleted")
+    assert world.emulator.channels() == []
+    assert all(world.emulator.events(f"shard-tgt-{n}@example.com") == [] for n in range(count))
+
+
+def test_a_status_write_never_overwrites_a_newer_one(api: client.ApiClient, namespace: str) -> None:
+    custom = client.CustomObjectsApi(api)
+    created: dict[str, Any] = custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, manifest(0)
+    )  # type: ignore[assignment]
+    kube = KubeApi(api)
+    stale_version = created["metadata"]["resourceVersion"]
+
+    async def write(current: dict[str, Any], desired: dict[str, Any], version: str | None) -> None:
+        await kube.write_status(namespace, "cs-0", guarded_status_write(current, desired, version).operations)
+
+    def status() -> dict[str, Any]:
+        found: dict[str, Any] = custom.get_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, "cs-0"
+        )  # type: ignore[assignment]
+        return dict(found.get("status") or {})
+
+    custom.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "cs-0", {"metadata": {"annotations": {"touched": "yes"}}}
+    )
+    with pytest.raises(StatusConflict):  # the object changed since this replica read it
+        asyncio.run(write({}, {"shard": "0/2"}, stale_version))
+    fresh = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "cs-0")
+    asyncio.run(write({}, {"shard": "0/2"}, fresh["metadata"]["resourceVersion"]))  # type: ignore[index]
+    assert status() == {"shard": "0/2", "revision": 1}
+
+    asyncio.run(write(status(), {"shard": "1/3"}, None))  # the new owner, from revision 1
+    assert status() == {"shard": "1/3", "revision": 2}
+    with pytest.raises(StatusConflict):  # the old owner, still computing from revision 1
+        asyncio.run(write({"shard": "0/2", "revision": 1}, {"shard": "0/2", "sourceCount": 1}, None))
+    assert status() == {"shard": "1/3", "revision": 2}
