@@ -68,7 +68,8 @@ class OperatorProcess:
 
     def healthy(self) -> bool:
         if not self.alive():
-            raise RuntimeError(f"operator {self.label} exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"operator {self.label} exited:\n{tail}")
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as answer:
                 return int(answer.status) == 200
@@ -158,7 +159,8 @@ class ShardWorld:
             for role in ("src", "tgt"):
                 token = self.emulator.token_json(refresh_token=f"rt-{role}-{n}")
                 data = {"token.json": base64.b64encode(token.encode()).decode()}
-                meta = client.V1ObjectMeta(name=f"{role}-{n}", labels={"app.kubernetes.io/part-of": "calsync"})
+                labels = {"app.kubernetes.io/part-of": "calsync"}
+                meta = client.V1ObjectMeta(name=f"{role}-{n}", labels=labels)
                 core.create_namespaced_secret(self.namespace, client.V1Secret(metadata=meta, data=data))
             add_event_via_google(self.emulator, source_calendar(n), f"rt-src-{n}", f"first {n}")
             self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, manifest(n))
@@ -203,11 +205,15 @@ def manifest(n: int) -> dict[str, Any]:
         "kind": "CalendarSync",
         "metadata": {"name": f"cs-{n}"},
         "spec": {
-            "target": {"calendarId": target_calendar(n), "credentials": {"secretRef": {"name": f"tgt-{n}"}}},
-            "sources": [{"calendarId": source_calendar(n), "credentials": {"secretRef": {"name": f"src-{n}"}}}],
+            "target": {"calendarId": target_calendar(n), "credentials": secret_ref(f"tgt-{n}")},
+            "sources": [{"calendarId": source_calendar(n), "credentials": secret_ref(f"src-{n}")}],
             "onDelete": "deleteCopies",
         },
     }
+
+
+def secret_ref(name: str) -> dict[str, Any]:
+    return {"secretRef": {"name": name}}
 
 
 class ShardLedger:

@@ -110,7 +110,8 @@ def test_each_calendarsync_is_served_by_exactly_one_shard(world: ShardWorld) -> 
         until(lambda: settled(world), what="every pushed edit copied")
         objects = world.objects()
 
-    owned = {op.shard: [n for n in range(count) if owner(world.namespace, n, 3) == op.shard] for op in operators}
+    owners = {n: owner(world.namespace, n, 3) for n in range(count)}
+    owned = {op.shard: [n for n, index in owners.items() if index == op.shard] for op in operators}
     for n in range(count):
         expected = f"{owner(world.namespace, n, 3)}/3"
         assert ledger.writers[f"cs-{n}"] == {expected}, f"cs-{n} was written by {ledger.writers[f'cs-{n}']}"
@@ -137,7 +138,7 @@ def test_each_calendarsync_is_served_by_exactly_one_shard(world: ShardWorld) -> 
     world.edit(0, "third 0")
     until(lambda: settled(world), what="the last edit copied")
     after = world.objects()
-    changed = sorted(name for name in versions if after[name]["metadata"]["resourceVersion"] != versions[name])
+    changed = sorted(n for n, version in versions.items() if after[n]["metadata"]["resourceVersion"] != version)
     assert changed == ["cs-0"]
 
 
