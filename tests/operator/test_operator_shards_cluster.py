@@ -138,7 +138,7 @@ def test_each_calendarsync_is_served_by_exactly_one_shard(world: ShardWorld) -> 
     world.edit(0, "third 0")
     until(lambda: settled(world), what="the last edit copied")
     after = world.objects()
-    changed = sorted(n for n, version in versions.items() if after[n]["metadata"]["resourceVersion"] != version)
+    changed = sorted(n for n, rv in versions.items() if after[n]["metadata"]["resourceVersion"] != rv)
     assert changed == ["cs-0"]
 
 
