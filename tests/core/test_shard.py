@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from calsync_operator.controller.rules.shard import Shard, shard_key, shard_of
-from calsync_operator.controller.rules.status import REVISION, guarded_status_write
+from calsync_operator.controller.rules.status import REVISION, guarded_status_write, same_status
 from calsync_operator.settings import OperatorSettings, SettingsError
 
 
@@ -120,3 +120,10 @@ def test_nothing_changed_means_nothing_to_write_and_the_revision_is_kept() -> No
     write = guarded_status_write({**STATUS, REVISION: 7}, STATUS, "123")
     assert write.operations == []
     assert write.status == {**STATUS, REVISION: 7}
+
+
+def test_a_status_is_the_same_write_only_with_the_same_revision_and_fields() -> None:
+    assert same_status({**STATUS, REVISION: 3}, {**STATUS, REVISION: 3})
+    assert same_status({}, None)
+    assert not same_status({**STATUS, REVISION: 3}, {**STATUS, REVISION: 4})
+    assert not same_status(STATUS, {**STATUS, "shard": "2/3"})

@@ -38,6 +38,7 @@ from calsync_operator.controller.rules.status import (
     build_status,
     guarded_status_write,
     plan_status,
+    same_status,
     sources_by_key,
 )
 from calsync_operator.controller.source_step import (
@@ -50,6 +51,7 @@ from calsync_operator.controller.source_step import (
 from calsync_operator.kube.client import StatusConflict
 
 logger = logging.getLogger(__name__)
+STATUS_WRITE_ATTEMPTS = 3  # a guarded write whose only "conflict" was a metadata change
 
 
 @dataclass(frozen=True)
@@ -178,23 +180,33 @@ async def write_status(
     desired: Mapping[str, Any],
 ) -> bool:
     """The one status write of a pass, guarded (``rules/status.py``); False when another
-    replica had written a newer status: then memory holds that one, re-read from the API."""
+    replica had written a newer status: then memory holds that one, re-read from the API.
+
+    Before the first guarded write the guard is the resourceVersion, which any metadata change
+    moves too (the webhook's push annotations): when the re-read status is still the one this
+    pass started from, the write is sent again with the new version."""
     version = obj.body.get("metadata", {}).get("resourceVersion") if obj.body is not None else None
     write = guarded_status_write(before, desired, str(version) if version else None)
-    if write.operations:
+    attempts = 0
+    while write.operations:
+        attempts += 1
         try:
             await ctx.kube.write_status(obj.namespace, obj.name, write.operations)
         except StatusConflict:
+            fresh = await ctx.kube.read_status(obj.namespace, obj.name)
+            if fresh is not None and same_status(before, fresh[0]) and attempts < STATUS_WRITE_ATTEMPTS:
+                write = guarded_status_write(fresh[0], desired, fresh[1])
+                continue
             metrics.STATUS_WRITES.labels(result="conflict").inc()
             logger.info(
                 "Status of %s/%s was written by another replica meanwhile: syncing again from it",
                 obj.namespace,
                 obj.name,
             )
-            fresh = await ctx.kube.read_status(obj.namespace, obj.name)
             mem.known_status = fresh[0] if fresh is not None else None
             return False
         metrics.STATUS_WRITES.labels(result="written").inc()
+        break
     mem.known_status = write.status
     return True
 

@@ -163,6 +163,11 @@ def guarded_status_write(
     return StatusWrite(operations, written)
 
 
+def same_status(ours: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) -> bool:
+    """Whether two statuses are the same write (same revision, same fields)."""
+    return (ours or {}).get(REVISION) == (theirs or {}).get(REVISION) and not status_patch(ours, theirs or {})
+
+
 def status_patch(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any]:
     """A JSON merge patch turning ``current`` into ``desired``; ``{}`` when they are equal."""
     return _merge_patch(current or {}, desired)
