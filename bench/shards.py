@@ -51,6 +51,7 @@ from parts import (
     kubeconfig_for_bench,
     load_average,
     ready,
+    rss_mb,
     start_emulator,
     start_operator,
     start_webhook,
@@ -280,6 +281,7 @@ def split(world: World, shards: int) -> dict[str, Any]:
                 "status_writes": operator.metric("calsync_status_writes_total", result="written"),
                 "google_calls": operator.metric("calsync_google_calls_total"),
                 "cpu_s": cpu_seconds(operator.process.pid),
+                "rss_mb": round(rss_mb(operator.process.pid), 1),
             }
         )
     revisions = sum(int(o["status"].get("revision", 0)) for o in objects.values())

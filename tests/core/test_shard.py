@@ -127,3 +127,14 @@ def test_a_status_is_the_same_write_only_with_the_same_revision_and_fields() -> 
     assert same_status({}, None)
     assert not same_status({**STATUS, REVISION: 3}, {**STATUS, REVISION: 4})
     assert not same_status(STATUS, {**STATUS, "shard": "2/3"})
+
+
+def test_the_command_line_flags_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from calsync_operator.cli.main import main
+
+    monkeypatch.setenv("CALSYNC_SHARDS", "4")
+    monkeypatch.setenv("CALSYNC_SHARD", "1")
+    assert main(["operator", "--shard", "3", "--shards", "3"]) == 2  # refused before connecting
+    assert "CALSYNC_SHARD=3 does not exist with CALSYNC_SHARDS=3" in capsys.readouterr().err
