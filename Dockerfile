@@ -19,7 +19,8 @@ COPY operator/ operator/
 COPY webhook/ webhook/
 RUN pip install --no-cache-dir . \
     && rm -rf /app/operator /app/webhook /app/build
-# The CRD and the examples, for `kubectl apply` from inside the image and for `calsync demo`.
+# The CRD and the examples, for `kubectl apply` from inside the image. (`calsync demo` needs the
+# `demo` extra, kmock, which the image leaves out: in the image it prints the install command.)
 COPY crds/ crds/
 COPY examples/ examples/
 

@@ -180,7 +180,8 @@ class World:
             ops = []
             for n in numbers:
                 self.edits += 1
-                ops += inserts(source_calendar(self.tag, n), [f"ed{self.edits:06d}n{n:05d}"], f"edit {self.edits}")
+                event_id = f"ed{self.edits:06d}n{n:05d}"
+                ops += inserts(source_calendar(self.tag, n), [event_id], f"edit {self.edits}")
             write_all(google, ops)
         finally:
             google.close()
@@ -242,7 +243,9 @@ def ready_rate(world: World) -> float:
     """Create the CalendarSyncs; CalendarSyncs per second until every one is Ready."""
     began = time.monotonic()
     world.cluster.create_all(bodies(world.emulator, world.tag, world.count))
-    wait_until(lambda: sum(ready(o) for o in world.objects().values()) == world.count, 1800, "all Ready", every=1.0)
+    wait_until(
+        lambda: sum(ready(o) for o in world.objects().values()) == world.count, 1800, "all Ready", every=1.0
+    )
     return world.count / (time.monotonic() - began)
 
 
@@ -313,7 +316,7 @@ def failover(world: World, shards: int, rate: float) -> dict[str, Any]:
         time.sleep(3)
     wait_until(world.settled, 900, "every edit copied after the failover", every=2.0)
     lost, duplicated = world.lost_and_duplicated()
-    print(f"failover: SIGKILL shard {1 % shards} during {world.edits} edits so far: lost {lost}, duplicated {duplicated}")
+    print(f"failover: SIGKILL shard {1 % shards}, {world.edits} edits: lost {lost}, duplicated {duplicated}")
     return {"failover_lost": lost, "failover_dup": duplicated}
 
 
@@ -341,14 +344,21 @@ def reshard(world: World, shards: int, rate: float) -> dict[str, Any]:
     conflicts = sum(op.metric("calsync_status_writes_total", result="conflict") for op in new)
     print(f"reshard {shards}->{shards + 1} with overlap: lost {lost}, duplicated {duplicated}, "
           f"each owned by its new shard: {owned_ok}, status write conflicts {conflicts:.0f}")
-    return {"reshard_lost": lost, "reshard_dup": duplicated, "reshard_owned_ok": owned_ok, "conflicts": conflicts}
+    return {
+        "reshard_lost": lost,
+        "reshard_dup": duplicated,
+        "reshard_owned_ok": owned_ok,
+        "conflicts": conflicts,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("crs", nargs="?", type=int, default=300)
     parser.add_argument("--shards", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=20.0, help="edits per second during failover and reshard")
+    parser.add_argument("--rate", type=float, default=20.0, help="edits per second (failover, reshard)")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="calsync-bench-shards-"))
@@ -372,7 +382,8 @@ def main() -> None:
         finally:
             emulator.process.stop()
     print(
-        f"crs={args.crs} shards={args.shards} ready_per_s_1={rate_one:.1f} ready_per_s={figures['ready_per_s']:.1f} "
+        f"crs={args.crs} shards={args.shards} ready_per_s_1={rate_one:.1f} "
+        f"ready_per_s={figures['ready_per_s']:.1f} "
         f"owners_ok={figures['owners_ok']} failover_lost={figures['failover_lost']} "
         f"failover_dup={figures['failover_dup']} reshard_lost={figures['reshard_lost']} "
         f"reshard_dup={figures['reshard_dup']} reshard_owned_ok={figures['reshard_owned_ok']} "

@@ -23,12 +23,13 @@ from datetime import UTC, datetime, timedelta
 
 from calsync_operator.api.names import TAG_EVENT
 from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
+from calsync_operator.api.status import SourceStatus
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
-from calsync_operator.sync.engine import SourceState, sync_source
+from calsync_operator.sync.engine import sync_source
 
 SOURCE = "bench-source@example.com"
 TARGET = "bench-target@example.com"
@@ -74,7 +75,7 @@ def main() -> None:
     with EmulatorServer() as emulator:
         source_client, target_client = client(emulator, "source"), client(emulator, "target")
         first = sync_source(
-            spec=spec, source=source, state=SourceState(SOURCE),
+            spec=spec, source=source, state=SourceStatus(SOURCE),
             source_client=source_client, target_client=target_client, now=now,
         )
         for event in source_events(args.events, now):

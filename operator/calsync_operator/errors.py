@@ -1,4 +1,4 @@
-"""Errors a person sees on the command line: one clear line and a hint, never a traceback."""
+"""Errors a person sees: one clear line naming what to fix, never a traceback."""
 
 from __future__ import annotations
 
@@ -10,3 +10,8 @@ class CliError(Exception):
         super().__init__(message)
         self.hint = hint
         self.exit_code = exit_code
+
+
+class SettingsError(ValueError):
+    """An environment variable a role cannot use; the message names the variable and the fix.
+    Raised at start-up by every role's settings (operator, webhook, Google, ``calsync check``)."""

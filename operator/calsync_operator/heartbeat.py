@@ -1,4 +1,4 @@
-"""The heartbeat: while the operator is healthy, GET a URL every minute (DESIGN §7).
+"""The heartbeat: while the operator is healthy, GET a URL every minute (docs/design.md §7).
 
 This is the dead-man's switch of the old bot's health-monitor container, in the shape Uptime
 Kuma's "push" monitors expect (``https://kuma.example/api/push/<token>?status=up&msg=OK``) —

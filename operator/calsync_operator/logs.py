@@ -1,4 +1,4 @@
-"""Log output of both calsync processes (operator and webhook), DESIGN §7.
+"""Log output of both calsync processes (operator and webhook), docs/design.md §7.
 
 One implementation so one log pipeline parses both roles. kopf's formatters do the work:
 ``CALSYNC_LOG_FORMAT=json`` gives one JSON object per line with ``timestamp``, ``severity``,

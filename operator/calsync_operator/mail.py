@@ -18,7 +18,7 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Mail
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from calsync_operator.controller.rules.notices import MailMessage as MailMessage  # re-exported: senders' type
+from calsync_operator.api.messages import MailMessage as MailMessage  # re-exported: senders' type
 from calsync_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the operator, served on the metrics port (docs/operator.md).
+"""Prometheus metrics of the operator, served on the metrics port (docs/design.md §7).
 
 The metrics live in prometheus-client's default registry, so the Google adapter's own
 counters (calls by method and status, retries) are exported by the same endpoint. Labels are
@@ -60,7 +60,6 @@ SHARD = Info("calsync_shard", "The shard this operator process serves: shard (0.
 
 def announce_shard(index: int, count: int) -> None:
     SHARD.info({"shard": str(index), "shards": str(count)})
-
 
 def track_channel_expiry(namespace: str, name: str, source: str, expiration: datetime | None) -> None:
     """Keep the expiry gauge of one source live: it is computed at every scrape, so it counts

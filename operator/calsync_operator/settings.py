@@ -1,10 +1,12 @@
-"""The operator's configuration, read from the environment once at start-up (DESIGN §7).
+"""Configuration from the environment, read once at start-up (docs/operator.md, docs/webhook.md).
 
-Handlers never call ``os.environ``: they get one frozen ``OperatorSettings`` (kept in kopf's
-memo), so a test builds its own with ``dataclasses.replace`` and a bad value fails at start-up
-with a message naming the variable, not in the middle of a sync.
-Google's own knobs (API root, token URI, rate) live in ``google.endpoints.GoogleSettings``;
-this object embeds it instead of reading the same variables twice.
+``Environment`` is the one reader every role shares: the operator (``OperatorSettings``), the
+webhook (``calsync_webhook.settings``) and ``calsync check`` read ``CALSYNC_NAMESPACES`` and
+``CALSYNC_LOG_*`` through it, with the same rules and the same errors. Handlers never call
+``os.environ``: they get one frozen ``OperatorSettings`` (kept in kopf's memo), so a test builds
+its own with ``dataclasses.replace`` and a bad value fails at start-up with a message naming the
+variable, not in the middle of a sync. Google's own knobs (API root, token URI, rate) live in
+``google.endpoints.GoogleSettings``; ``OperatorSettings`` embeds it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from calsync_operator.errors import SettingsError
 from calsync_operator.google.endpoints import GoogleSettings
 
 ENV_WEBHOOK_URL = "CALSYNC_WEBHOOK_URL"
@@ -36,12 +39,49 @@ ENV_POD_NAMES = ("POD_NAME", "HOSTNAME")
 _ORDINAL = re.compile(r"-(\d+)$")
 
 SENDGRID_API_HOST = "https://api.sendgrid.com"
-GOOGLE_DEFAULT_CHANNEL_TTL = 7 * 24 * 3600  # Google's default channel lifetime (DESIGN §5)
+GOOGLE_DEFAULT_CHANNEL_TTL = 7 * 24 * 3600  # Google's default channel lifetime (docs/design.md §5)
 LOG_FORMATS = ("text", "json")
 
 
-class SettingsError(ValueError):
-    """An environment variable the operator cannot use; the message names it and the fix."""
+class Environment:
+    """The process environment (or a mapping standing in for it), read with one set of rules:
+    blank means unset, lists are comma-separated, a bad value raises ``SettingsError``."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._env = os.environ if environ is None else environ
+
+    def text(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self._env.get(name, "").split(",") if item.strip())
+
+    def integer(self, name: str, default: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not an integer") from None
+
+    def namespaces(self) -> tuple[str, ...]:
+        """``CALSYNC_NAMESPACES``: the namespaces to serve; empty: every namespace."""
+        return self.items(ENV_NAMESPACES)
+
+    def log_format(self) -> str:
+        log_format = (self.text(ENV_LOG_FORMAT) or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"{ENV_LOG_FORMAT}={log_format!r}: use one of {', '.join(LOG_FORMATS)}")
+        return log_format
+
+    def log_level(self) -> int:
+        raw = (self.text(ENV_LOG_LEVEL) or "INFO").upper()
+        level = logging.getLevelName(raw)
+        if not isinstance(level, int):
+            raise SettingsError(f"{ENV_LOG_LEVEL}={raw!r}: use DEBUG, INFO, WARNING or ERROR")
+        return level
 
 
 @dataclass(frozen=True)
@@ -87,6 +127,8 @@ class OperatorSettings:
             raise SettingsError(
                 f"channel_renew_fraction must be in (0, 1), got {self.channel_renew_fraction}"
             )
+        if self.channel_ttl_seconds < 1:
+            raise SettingsError(f"{ENV_CHANNEL_TTL} must be at least 1, got {self.channel_ttl_seconds}")
         if self.shards < 1:
             raise SettingsError(f"{ENV_SHARDS} must be at least 1, got {self.shards}")
         if not 0 <= self.shard < self.shards:
@@ -94,61 +136,36 @@ class OperatorSettings:
                 f"{ENV_SHARD}={self.shard} does not exist with {ENV_SHARDS}={self.shards}: "
                 f"use 0..{self.shards - 1} (one replica per shard)"
             )
-        if self.channel_ttl_seconds < 1:
-            raise SettingsError(f"{ENV_CHANNEL_TTL} must be at least 1, got {self.channel_ttl_seconds}")
-
-    @property
-    def alerts_enabled(self) -> bool:
-        return bool(self.sendgrid_api_key and self.alert_from and self.alert_to)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
-        env = os.environ if environ is None else environ
+        env = Environment(environ)
         return cls(
-            webhook_url=_text(env, ENV_WEBHOOK_URL),
-            google=GoogleSettings.from_env(env),
-            sendgrid_api_key=_text(env, ENV_SENDGRID_API_KEY),
-            sendgrid_api_host=_text(env, ENV_SENDGRID_API_HOST) or SENDGRID_API_HOST,
-            alert_from=_text(env, ENV_ALERT_FROM),
-            alert_to=_list(env, ENV_ALERT_TO),
-            heartbeat_url=_text(env, ENV_HEARTBEAT_URL),
-            namespaces=_list(env, ENV_NAMESPACES),
-            log_format=(_text(env, ENV_LOG_FORMAT) or "text").lower(),
-            log_level=_log_level(env),
-            health_port=_int(env, ENV_HEALTH_PORT, 8080),
-            metrics_port=_int(env, ENV_METRICS_PORT, 9090),
-            channel_ttl_seconds=_int(env, ENV_CHANNEL_TTL, GOOGLE_DEFAULT_CHANNEL_TTL),
+            webhook_url=env.text(ENV_WEBHOOK_URL),
+            google=GoogleSettings.from_env(environ),
+            sendgrid_api_key=env.text(ENV_SENDGRID_API_KEY),
+            sendgrid_api_host=env.text(ENV_SENDGRID_API_HOST) or SENDGRID_API_HOST,
+            alert_from=env.text(ENV_ALERT_FROM),
+            alert_to=env.items(ENV_ALERT_TO),
+            heartbeat_url=env.text(ENV_HEARTBEAT_URL),
+            namespaces=env.namespaces(),
+            log_format=env.log_format(),
+            log_level=env.log_level(),
+            health_port=env.integer(ENV_HEALTH_PORT, 8080),
+            metrics_port=env.integer(ENV_METRICS_PORT, 9090),
+            channel_ttl_seconds=env.integer(ENV_CHANNEL_TTL, GOOGLE_DEFAULT_CHANNEL_TTL),
             shard=_shard(env),
-            shards=_int(env, ENV_SHARDS, 1),
+            shards=env.integer(ENV_SHARDS, 1),
         )
 
 
-def _text(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer") from None
-
-
-def _shard(env: Mapping[str, str]) -> int:
+def _shard(env: Environment) -> int:
     """``CALSYNC_SHARD``; unset with more than one shard: the StatefulSet pod's ordinal, from its
     name (``calsync-operator-2`` → 2)."""
-    if _text(env, ENV_SHARD) is not None or _int(env, ENV_SHARDS, 1) == 1:
-        return _int(env, ENV_SHARD, 0)
+    if env.text(ENV_SHARD) is not None or env.integer(ENV_SHARDS, 1) == 1:
+        return env.integer(ENV_SHARD, 0)
     for variable in ENV_POD_NAMES:
-        found = _ORDINAL.search(_text(env, variable) or "")
+        found = _ORDINAL.search(env.text(variable) or "")
         if found:
             return int(found.group(1))
     raise SettingsError(
@@ -156,10 +173,3 @@ def _shard(env: Mapping[str, str]) -> int:
         "ends in a StatefulSet ordinal (-0, -1, ...): set CALSYNC_SHARD or run in a StatefulSet"
     )
 
-
-def _log_level(env: Mapping[str, str]) -> int:
-    raw = (_text(env, ENV_LOG_LEVEL) or "INFO").upper()
-    level = logging.getLevelName(raw)
-    if not isinstance(level, int):
-        raise SettingsError(f"{ENV_LOG_LEVEL}={raw!r}: use DEBUG, INFO, WARNING or ERROR")
-    return level

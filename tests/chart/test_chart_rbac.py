@@ -1,4 +1,4 @@
-"""RBAC is exactly the least privilege each component needs (DESIGN §6, §9; issue 7), with
+"""RBAC is exactly the least privilege each component needs (docs/design.md §6, §9), with
 no wildcard anywhere, in cluster-wide and in namespaced mode."""
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pytest
 from chart_render import NAMESPACE, REPO, Manifest, Rendered, env_of, pod_spec
 
 from calsync_operator.cli.main import build_parser
+from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.settings import WebhookSettings
 
@@ -64,7 +65,7 @@ def test_operator_reads_the_chart_environment(render: Callable[..., Rendered]) -
     assert settings.alert_from == "calsync@example.com"
     assert settings.alert_to == ("me@example.com", "ops@example.com")
     assert settings.sendgrid_api_key == "SG.test-key"
-    assert settings.alerts_enabled
+    assert Mailer.from_settings(settings) is not None
     assert settings.heartbeat_url == "https://kuma.example.com/api/push/abc"
     # The ports the Deployment probes and the Service exposes are the ones the process serves.
     assert (settings.health_port, settings.metrics_port) == (8080, 9090)
@@ -74,7 +75,7 @@ def test_operator_defaults_mean_cluster_wide_and_poll_only(render: Callable[...,
     settings = OperatorSettings.from_env(process_env(render({}), "calsync-operator", "operator"))
     assert settings.namespaces == ()
     assert settings.webhook_url is None
-    assert not settings.alerts_enabled
+    assert Mailer.from_settings(settings) is None
     assert settings.google.api_root == "https://www.googleapis.com/"
     assert settings.google.token_uri is None
     assert settings.google.batch_size == 1000
@@ -90,7 +91,7 @@ def test_webhook_reads_the_chart_environment(render: Callable[..., Rendered]) ->
     assert settings.namespaces == (NAMESPACE,)
     assert settings.coalesce_window == 0.1
     assert settings.log_format == "json"
-    assert settings.log_level == "DEBUG"
+    assert settings.log_level == logging.DEBUG
 
 
 def test_container_args_are_commands_of_the_calsync_cli(render: Callable[..., Rendered]) -> None:
@@ -126,7 +127,7 @@ def test_check_reads_the_cronjob_environment(
 
 
 # Every variable the shipped code reads, found in its source, so a variable added later cannot be
-# forgotten by the chart or the docs (DESIGN §7: "all documented in the README and the chart").
+# forgotten by the chart or the docs (docs/design.md §7: "all documented in the README and the chart").
 PACKAGES = [REPO / "operator" / "calsync_operator", REPO / "webhook" / "calsync_webhook"]
 ENV_NAME = re.compile(r"""["'`]((?:CALSYNC|SENDGRID)_[A-Z0-9_]+)["'`=]""")
 # Read by the code but deliberately not set by the chart, with the reason.
@@ -144,7 +145,7 @@ def variables_the_code_reads() -> set[str]:
 
 
 def test_the_code_reads_the_variables_design_names() -> None:
-    """The scan below must see what DESIGN §7 lists, else it proves nothing."""
+    """The scan below must see what docs/design.md §7 lists, else it proves nothing."""
     design = {
         "CALSYNC_WEBHOOK_URL", "CALSYNC_GOOGLE_API_ROOT", "CALSYNC_GOOGLE_TOKEN_URI",
         "CALSYNC_RATE_PER_MINUTE", "SENDGRID_API_KEY", "CALSYNC_ALERT_FROM", "CALSYNC_ALERT_TO",

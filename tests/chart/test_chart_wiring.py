@@ -1,4 +1,4 @@
-"""The pods get exactly the runtime contract of DESIGN §7 and the issue: args, ports, probes,
+"""The pods get exactly the runtime contract of docs/design.md §7 and §9: args, ports, probes,
 environment, Secrets by reference, and the public push URL."""
 
 from __future__ import annotations

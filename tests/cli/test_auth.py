@@ -19,7 +19,7 @@ import pytest
 import yaml
 from cli_support import unreachable_kubeconfig
 
-from calsync_operator.cli.auth import execute
+from calsync_operator.auth.command import execute
 from calsync_operator.cli.main import build_parser, main
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.errors import CliError

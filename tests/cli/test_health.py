@@ -42,7 +42,7 @@ def csync(
         status["lastSyncTime"] = stamp(synced_ago)
     if channel_expires_in is not None:
         status["sources"] = [
-            {"calendarId": "a@example.com", "channel": {"expiration": stamp(-channel_expires_in)}}
+            {"calendarId": "a@example.com", "channel": {"id": "c1", "expiration": stamp(-channel_expires_in)}}
         ]
     return {
         "metadata": {"namespace": "family", "name": "home", "creationTimestamp": stamp(created_ago)},
@@ -150,3 +150,14 @@ def test_an_endpoint_without_a_url_is_shown_as_not_probed_not_as_ok() -> None:
     report = build_report(NOW, [EndpointResult("operator", None, True, "not probed (no URL)")], [csync()])
     assert report.state == "healthy"
     assert "operator    -        not probed (no URL)" in render_table(report)
+
+
+def test_a_dry_run_is_a_state_the_user_chose_not_a_failure() -> None:
+    # The operator's alerts (notices.failing) treat Ready=False DryRun as chosen, like a
+    # suspension: `calsync check` must agree, or it exits 1 and mails for a working dry run.
+    dry_run = csync(ready="False", reason="DryRun", message="The plan is in status.plan", dryRun=True)
+
+    health = assess_resource(dry_run, NOW)
+
+    assert health.healthy, health.problems
+    assert health.reason == "DryRun"

@@ -43,7 +43,7 @@ def test_new_condition_gets_every_field() -> None:
 
 
 def test_transition_time_kept_when_only_reason_or_message_changes() -> None:
-    before = set_condition([], READY, False, ReadyReason.SYNCING, "first sync", 1, T0)
+    before = set_condition([], READY, False, ReadyReason.GOOGLE_ERROR, "first sync", 1, T0)
     after = set_condition(before, READY, False, ReadyReason.GOOGLE_ERROR, "503 backendError", 2, T1)
     [condition] = after
     assert condition["lastTransitionTime"] == "2026-11-25T08:00:00Z"
@@ -55,13 +55,13 @@ def test_transition_time_kept_when_only_reason_or_message_changes() -> None:
 
 
 def test_transition_time_moves_when_status_flips() -> None:
-    before = set_condition([], READY, False, ReadyReason.SYNCING, "", 1, T0)
+    before = set_condition([], READY, False, ReadyReason.GOOGLE_ERROR, "", 1, T0)
     after = set_condition(before, READY, True, ReadyReason.SYNCED, "", 1, T1)
     assert after[0]["lastTransitionTime"] == "2026-11-25T08:05:00Z"
 
 
 def test_input_is_not_modified() -> None:
-    before = set_condition([], READY, False, ReadyReason.SYNCING, "", 1, T0)
+    before = set_condition([], READY, False, ReadyReason.GOOGLE_ERROR, "", 1, T0)
     snapshot = [dict(c) for c in before]
     set_condition(before, READY, True, ReadyReason.SYNCED, "", 2, T1)
     assert before == snapshot
@@ -92,7 +92,7 @@ def test_get_and_is_true_on_missing_or_empty_status() -> None:
     assert get_condition(None, READY) is None
     assert condition_status([], READY) is None
     assert not is_true(None, READY)
-    assert not is_true(set_condition([], READY, "Unknown", ReadyReason.SYNCING, "", None, T0), READY)
+    assert not is_true(set_condition([], READY, "Unknown", ReadyReason.GOOGLE_ERROR, "", None, T0), READY)
 
 
 def test_get_condition_returns_a_copy() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from calsync_operator.api.names import TAG_EVENT, TAG_SOURCE
 from calsync_operator.api.spec import CalendarSyncSpec, Source
+from calsync_operator.api.status import SourceStatus
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials
@@ -20,7 +21,7 @@ from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.google.ratelimit import TokenBucket
 from calsync_operator.google.retry import RetryPolicy
 from calsync_operator.sync.copyindex import CopyIndex
-from calsync_operator.sync.engine import SourceState, SyncOutcome, sync_source
+from calsync_operator.sync.engine import SyncOutcome, sync_source
 from calsync_operator.sync.port import CalendarClient, Event, WriteKind, WriteOp
 
 
@@ -29,7 +30,7 @@ class World:
     emulator: EmulatorServer
     attempts: int = 3
     clients: dict[str, GoogleCalendarClient] = field(default_factory=dict)
-    states: dict[tuple[str, str], SourceState] = field(default_factory=dict)
+    states: dict[tuple[str, str], SourceStatus] = field(default_factory=dict)
     indexes: dict[tuple[str, str], CopyIndex] = field(default_factory=dict)
 
     def client(self, calendar_id: str) -> GoogleCalendarClient:
@@ -70,7 +71,7 @@ class World:
         outcome = sync_source(
             spec=spec,
             source=source,
-            state=self.states.get(key) or SourceState(source.calendar_id),
+            state=self.states.get(key) or SourceStatus(source.calendar_id),
             source_client=self.client(source.calendar_id),
             target_client=target_client or self.client(spec.target.calendar_id),
             index=self.indexes.get(key),

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
+from calsync_operator.sync.executor import OpResult
+from calsync_operator.sync.planner import OpKind
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 TARGET = "target@example.com"
@@ -50,3 +52,8 @@ def all_day(event_id: str, day: str = "2026-12-01", **extra: Any) -> dict[str, A
 
 def cancelled(event_id: str, **extra: Any) -> dict[str, Any]:
     return {"id": event_id, "status": "cancelled", **extra}
+
+
+def attempted(result: OpResult) -> bool:
+    """Whether the executor sent the operation to Google (skips and held-back originals were not)."""
+    return result.op.kind is not OpKind.SKIP and (result.ok or result.error is not None)

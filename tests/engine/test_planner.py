@@ -6,6 +6,7 @@ from typing import Any
 
 from calsync_operator.api.names import copy_event_id
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, Privacy, RecurringMode, SourceCleanup
+from calsync_operator.controller.rules.status import plan_status
 from calsync_operator.sync.copyindex import CopyIndex
 from calsync_operator.sync.planner import OpKind, Plan, judge_deletes, plan_source_changes
 from calsync_operator.sync.render import render_copy
@@ -183,9 +184,10 @@ def test_source_cleanup_deletes_originals_after_their_writes_and_keeps_copies() 
     assert p.ops[2].requires == ()
 
 
-def test_plan_summary_respects_privacy() -> None:
-    summary = plan([timed("e1", "Secret")], the_spec=spec(privacy=Privacy.BUSY)).summary()
+def test_plan_status_respects_privacy() -> None:
+    busy = plan([timed("e1", "Secret")], the_spec=spec(privacy=Privacy.BUSY))
+    summary = plan_status([(SRC_A, busy)], NOW)
     assert summary["counts"]["insert"] == 1
     assert summary["operations"] == [
-        {"op": "insert", "sourceEventId": "e1", "copyId": cid("e1"), "title": "Busy"}
+        {"op": "insert", "sourceCalendarId": SRC_A, "eventId": "e1", "copyId": cid("e1"), "summary": "Busy"}
     ]

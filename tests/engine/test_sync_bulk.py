@@ -24,7 +24,7 @@ from calsync_operator.sync.port import (
 )
 from calsync_operator.sync.render import render_copy
 from engine.conftest import World
-from engine.factories import NOW, SRC_A, SRC_B, TARGET, rfc, source, spec
+from engine.factories import NOW, SRC_A, SRC_B, TARGET, attempted, rfc, source, spec
 
 SOURCES = (source(SRC_A, title_prefix="[A] "), source(SRC_B, color_id="7"))
 
@@ -55,7 +55,7 @@ def sync_all(world: World, the_spec: CalendarSyncSpec, **kwargs: Any) -> int:
     writes = 0
     for src in the_spec.sources:
         outcome = world.sync(the_spec, src, now=NOW, **kwargs)
-        writes += sum(1 for r in outcome.report.results if r.ok and r.attempted) if outcome.report else 0
+        writes += sum(1 for r in outcome.report.results if r.ok and attempted(r)) if outcome.report else 0
     return writes
 
 
@@ -300,7 +300,7 @@ def test_dry_run_plans_without_writing(world: World) -> None:
     outcome = world.sync(spec(src, dry_run=True), src, now=NOW)
 
     assert outcome.report is None
-    assert outcome.plan.summary()["counts"]["insert"] == 30
+    assert outcome.plan.counts()["insert"] == 30
     assert outcome.state.sync_token is None
     assert world.copies(TARGET) == []
     assert world.calls() - calls_before == 2  # the index listing and the source listing

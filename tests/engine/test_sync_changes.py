@@ -15,7 +15,7 @@ from calsync_operator.api.names import copy_event_id, instance_id
 from calsync_operator.api.spec import RecurringMode
 from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
-from engine.factories import NOW, SRC_A, TARGET, all_day, rfc, source, spec, timed
+from engine.factories import NOW, SRC_A, TARGET, all_day, attempted, rfc, source, spec, timed
 
 SRC = source(SRC_A, title_prefix="[A] ")
 
@@ -132,7 +132,7 @@ def test_shortened_series_drops_occurrences_with_exceptions(world: World) -> Non
     world.restart()
     again = world.sync(the_spec, SRC, now=NOW, force_full=True)
     assert again.report is not None
-    assert [r for r in again.report.results if r.attempted] == []
+    assert [r for r in again.report.results if attempted(r)] == []
 
 
 def test_instances_mode_series_deleted_removes_every_occurrence_copy(world: World) -> None:

@@ -9,11 +9,11 @@ from calsync_operator.api.names import copy_event_id
 from calsync_operator.api.spec import Delivery, Privacy, SourceCleanup
 from calsync_operator.sync.port import WriteKind
 from engine.conftest import World
-from engine.factories import NOW, SRC_A, SRC_B, TARGET, source, spec, timed
+from engine.factories import NOW, SRC_A, SRC_B, TARGET, attempted, source, spec, timed
 
 
 def writes(outcome: Any) -> int:
-    return sum(1 for r in outcome.report.results if r.attempted)
+    return sum(1 for r in outcome.report.results if attempted(r))
 
 
 def test_two_way_sync_does_not_ping_pong(world: World) -> None:

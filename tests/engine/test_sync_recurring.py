@@ -9,7 +9,7 @@ from calsync_operator.api.names import copy_event_id, instance_id
 from calsync_operator.api.spec import RecurringMode
 from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
-from engine.factories import NOW, SRC_A, TARGET, rfc, source, spec
+from engine.factories import NOW, SRC_A, TARGET, attempted, rfc, source, spec
 
 SRC = source(SRC_A, title_prefix="[A] ")
 FIRST = NOW.replace(hour=9) + timedelta(days=2)  # 2026-11-27 09:00 UTC = 10:00 in Berlin
@@ -80,7 +80,7 @@ def test_series_and_exceptions_in_one_full_pass_after_restart(world: World) -> N
     ]
     world.restart()
     again = world.sync(the_spec, SRC, now=NOW, force_full=True)
-    assert [r for r in again.report.results if r.attempted] == []
+    assert [r for r in again.report.results if attempted(r)] == []
 
 
 def test_instances_mode_copies_each_occurrence_in_the_window(world: World) -> None:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from calsync_operator.errors import SettingsError
 from calsync_operator.google.credentials import GOOGLE_TOKEN_URI, ManagedCredentials, TokenJsonInvalid
-from calsync_operator.google.endpoints import GoogleSettings, SettingsError
+from calsync_operator.google.endpoints import GoogleSettings
 
 SOURCE = 'Secret "team/src-a" key "token.json"'
 

@@ -1,4 +1,4 @@
-"""Conformance: pagination and sync tokens through the real client (DESIGN §4 state machine)."""
+"""Conformance: pagination and sync tokens through the real client (docs/design.md §4 state machine)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from calsync_operator.sync.channels import ChannelDecision, ChannelRecord, channel_lifetime, decide_channels
+from calsync_operator.api.status import ChannelRecord
+from calsync_operator.sync.channels import ChannelDecision, channel_lifetime, decide_channels
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 WEEK = 7 * 24 * 3600.0

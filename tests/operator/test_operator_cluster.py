@@ -38,7 +38,7 @@ from operator_harness import (
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.kube.client import load_configuration
+from calsync_operator.kube.connect import load_configuration
 
 KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG")
 CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
@@ -50,7 +50,7 @@ pytestmark = [
 
 @pytest.fixture
 def cluster() -> Iterator[tuple[client.Configuration, str]]:
-    configuration = load_configuration(KUBECONFIG)
+    configuration = load_configuration(KUBECONFIG)[0]
     api = client.ApiClient(configuration)
     crd = yaml.safe_load(CRD.read_text())
     try:

@@ -1,4 +1,4 @@
-"""The operator's log output (DESIGN §7): ``CALSYNC_LOG_FORMAT``/``CALSYNC_LOG_LEVEL`` through
+"""The operator's log output (docs/design.md §7): ``CALSYNC_LOG_FORMAT``/``CALSYNC_LOG_LEVEL`` through
 ``OperatorSettings.from_env`` and ``runner.configure_logging``, exactly as ``calsync operator``
 sets them up, read back from the process's stderr.
 

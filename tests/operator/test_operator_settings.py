@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings, SettingsError
 
 
@@ -16,7 +17,7 @@ def test_defaults() -> None:
     assert settings.namespaces == ()
     assert settings.health_port == 8080
     assert settings.metrics_port == 9090
-    assert not settings.alerts_enabled
+    assert Mailer.from_settings(settings) is None
 
 
 def test_every_documented_variable_is_read() -> None:
@@ -44,7 +45,7 @@ def test_every_documented_variable_is_read() -> None:
     assert settings.namespaces == ("team-a", "team-b")
     assert settings.log_format == "json"
     assert settings.log_level == logging.DEBUG
-    assert settings.alerts_enabled
+    assert Mailer.from_settings(settings) is not None
     assert "SG.secret" not in repr(settings)
     assert "kuma" not in repr(settings)
 

@@ -28,7 +28,8 @@ from calsync_operator.api.names import FINALIZER, GROUP, PLURAL, VERSION
 from calsync_operator.controller.rules.shard import shard_key, shard_of
 from calsync_operator.controller.rules.status import guarded_status_write
 from calsync_operator.emulator import EmulatorServer
-from calsync_operator.kube.client import KubeApi, StatusConflict, load_configuration
+from calsync_operator.kube.client import KubeApi, StatusConflict
+from calsync_operator.kube.connect import load_configuration
 
 CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
 KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
@@ -49,7 +50,7 @@ def kubeconfig(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def api(kubeconfig: str) -> Iterator[client.ApiClient]:
-    api_client = client.ApiClient(load_configuration(kubeconfig))
+    api_client = client.ApiClient(load_configuration(kubeconfig)[0])
     extensions = client.ApiextensionsV1Api(api_client)
     crd = yaml.safe_load(CRD.read_text())
     try:
@@ -83,7 +84,7 @@ def namespace(api: client.ApiClient) -> Iterator[str]:
 def world(
     kubeconfig: str, api: client.ApiClient, namespace: str, emulator: EmulatorServer, tmp_path: Path
 ) -> Iterator[ShardWorld]:
-    with WebhookThread(client.ApiClient(load_configuration(kubeconfig)), (namespace,)) as webhook:
+    with WebhookThread(client.ApiClient(load_configuration(kubeconfig)[0]), (namespace,)) as webhook:
         found = ShardWorld(kubeconfig, namespace, emulator, webhook.url, tmp_path, api)
         try:
             yield found

@@ -5,14 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from calsync_operator.controller.rules.status import (
-    SourceStatus,
-    build_status,
-    plan_status,
-    sources_by_key,
-    status_patch,
-)
-from calsync_operator.sync.channels import ChannelRecord
+from calsync_operator.api.status import ChannelRecord, Counts, SourceStatus, sources_by_key
+from calsync_operator.controller.rules.status import build_status, plan_status, status_patch
 from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -25,7 +19,7 @@ def entry(calendar_id: str, key: str, **changes: object) -> SourceStatus:
         key,
         sync_token="tok",
         last_sync_time="2026-11-25T09:00:00Z",
-        counts={"created": 3, "updated": 1, "deleted": 0, "skipped": 2},
+        counts=Counts(created=3, updated=1, deleted=0, skipped=2),
         channel=CHANNEL,
     )
     return replace(base, **changes)  # type: ignore[arg-type]

@@ -7,7 +7,8 @@ from typing import Any
 
 from calsync_operator.api.names import REQUESTED_AT_ANNOTATION, push_annotation, source_key
 from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, Target
-from calsync_operator.controller.rules.triggers import Signals, next_deadline, next_request
+from calsync_operator.controller.rules.pass_request import PassRequest
+from calsync_operator.controller.rules.triggers import Observed, Signals, next_deadline, next_request
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 A, B = "a@example.com", "b@example.com"
@@ -24,10 +25,16 @@ def signals(**changes: Any) -> Signals:
         "guard_held": False,
         "secrets_changed": False,
         "next_poll": NOW + timedelta(minutes=5),
-        "retry_at": None,
+        "retry_at": {},
         "retire_at": {},
     }
     return Signals(**{**base, **changes})
+
+
+def request_for(
+    spec: CalendarSyncSpec, annotations: dict[str, str], status: dict[str, Any], due: Signals, now: datetime
+) -> PassRequest | None:
+    return next_request(Observed(spec, annotations, status), due, now)
 
 
 def status(**handled: str) -> dict[str, Any]:
@@ -37,7 +44,7 @@ def status(**handled: str) -> dict[str, Any]:
 
 
 def test_nothing_pending() -> None:
-    assert next_request(SPEC, {}, {}, signals(), NOW) is None
+    assert request_for(SPEC, {}, {}, signals(), NOW) is None
 
 
 def test_pushes_not_handled_yet_sync_only_their_sources() -> None:
@@ -45,7 +52,7 @@ def test_pushes_not_handled_yet_sync_only_their_sources() -> None:
         push_annotation(A): "2026-11-25T09:00:01.000Z",
         push_annotation(B): "2026-11-25T08:00:00.000Z",
     }
-    request = next_request(SPEC, annotations, status(**{B: "2026-11-25T08:00:00.000Z"}), signals(), NOW)
+    request = request_for(SPEC, annotations, status(**{B: "2026-11-25T08:00:00.000Z"}), signals(), NOW)
     assert request is not None
     assert request.sources == frozenset({source_key(A)})
     assert dict(request.pushes) == {source_key(A): "2026-11-25T09:00:01.000Z"}
@@ -54,7 +61,7 @@ def test_pushes_not_handled_yet_sync_only_their_sources() -> None:
 def test_memory_ahead_of_the_watch_counts_as_handled() -> None:
     annotations = {push_annotation(A): "v2"}
     assert (
-        next_request(
+        request_for(
             SPEC, annotations, status(**{A: "v1"}), signals(handled_pushes={source_key(A): "v2"}), NOW
         )
         is None
@@ -63,40 +70,50 @@ def test_memory_ahead_of_the_watch_counts_as_handled() -> None:
 
 def test_requested_at_syncs_every_source_once() -> None:
     annotations = {REQUESTED_AT_ANNOTATION: "2026-11-25T09:00:00.000Z", push_annotation(A): "p"}
-    request = next_request(SPEC, annotations, {}, signals(), NOW)
+    request = request_for(SPEC, annotations, {}, signals(), NOW)
     assert request is not None
     assert request.sources is None
     assert request.requested_at == "2026-11-25T09:00:00.000Z"
     assert dict(request.pushes) == {source_key(A): "p"}  # a full pass answers the pushes too
     handled = {"lastHandledRequestAt": "2026-11-25T09:00:00.000Z", **status(**{A: "p"})}
-    assert next_request(SPEC, annotations, handled, signals(), NOW) is None
+    assert request_for(SPEC, annotations, handled, signals(), NOW) is None
 
 
 def test_poll_and_retry_deadlines() -> None:
-    due = next_request(SPEC, {}, {}, signals(next_poll=NOW), NOW)
+    due = request_for(SPEC, {}, {}, signals(next_poll=NOW), NOW)
     assert due is not None
     assert due.reason == "poll"
     assert due.reread_secrets
-    retry = next_request(SPEC, {}, {}, signals(retry_at=NOW - timedelta(seconds=1)), NOW)
+    retry = request_for(SPEC, {}, {}, signals(retry_at={source_key(A): NOW - timedelta(seconds=1)}), NOW)
     assert retry is not None
     assert retry.reason == "retry"
-    assert next_deadline(signals(retry_at=NOW + timedelta(seconds=30))) == NOW + timedelta(seconds=30)
+    assert retry.sources == frozenset({source_key(A)})
+    later = NOW + timedelta(seconds=30)
+    assert next_deadline(signals(retry_at={source_key(A): later})) == later
+
+
+def test_a_retry_due_for_one_source_joins_a_push_for_another() -> None:
+    annotations = {push_annotation(B): "2026-11-25T09:00:01.000Z"}
+    due = signals(retry_at={source_key(A): NOW, source_key(B): NOW + timedelta(hours=1)})
+    request = request_for(SPEC, annotations, {}, due, NOW)
+    assert request is not None
+    assert request.sources == frozenset({source_key(A), source_key(B)})
 
 
 def test_end_of_a_channel_overlap_syncs_that_source() -> None:
-    request = next_request(SPEC, {}, {}, signals(retire_at={source_key(B): NOW}), NOW)
+    request = request_for(SPEC, {}, {}, signals(retire_at={source_key(B): NOW}), NOW)
     assert request is not None
     assert request.sources == frozenset({source_key(B)})
 
 
 def test_suspended_resources_wait_for_a_spec_change() -> None:
     suspended = CalendarSyncSpec(target=SPEC.target, sources=SPEC.sources, suspend=True)
-    assert next_request(suspended, {REQUESTED_AT_ANNOTATION: "x"}, {}, signals(next_poll=NOW), NOW) is None
+    assert request_for(suspended, {REQUESTED_AT_ANNOTATION: "x"}, {}, signals(next_poll=NOW), NOW) is None
 
 
 def test_a_full_pass_answers_pending_pushes_only() -> None:
     annotations = {push_annotation(A): "new", push_annotation(B): "old"}
-    request = next_request(SPEC, annotations, status(**{B: "old"}), signals(next_poll=NOW), NOW)
+    request = request_for(SPEC, annotations, status(**{B: "old"}), signals(next_poll=NOW), NOW)
     assert request is not None
     assert request.sources is None
     # B's push was handled before: its receipt time is neither recorded nor measured again.

@@ -78,8 +78,8 @@ def test_calsync_webhook_serves_pushes_and_logs_json_without_secrets(
 @pytest.mark.parametrize(
     ("env", "args", "message"),
     [
-        ({"CALSYNC_COALESCE_WINDOW_MS": "soon"}, [], "CALSYNC_COALESCE_WINDOW_MS must be an integer"),
-        ({}, ["--kubeconfig", "/nonexistent/kubeconfig"], "cannot load Kubernetes configuration"),
+        ({"CALSYNC_COALESCE_WINDOW_MS": "soon"}, [], "CALSYNC_COALESCE_WINDOW_MS='soon' is not an integer"),
+        ({}, ["--kubeconfig", "/nonexistent/kubeconfig"], "no usable Kubernetes configuration"),
     ],
 )
 def test_configuration_errors_say_what_to_fix(env: dict[str, str], args: list[str], message: str) -> None:

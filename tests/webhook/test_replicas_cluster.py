@@ -32,7 +32,7 @@ from urllib3.exceptions import ProtocolError
 from webhook_harness import Channel, channels_status, csync_body, push_headers
 
 from calsync_operator.api.names import GROUP, PLURAL, PUSH_ANNOTATION_PREFIX, VERSION
-from calsync_operator.kube.client import load_configuration
+from calsync_operator.kube.connect import load_configuration
 from calsync_webhook.patcher import receipt_stamp
 
 CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
@@ -86,7 +86,7 @@ def until(check: Any, timeout: float = 60.0) -> Any:
 
 @pytest.fixture
 def namespace(kubeconfig: str) -> Iterator[tuple[client.ApiClient, str]]:
-    api = client.ApiClient(load_configuration(kubeconfig))
+    api = client.ApiClient(load_configuration(kubeconfig)[0])
     extensions = client.ApiextensionsV1Api(api)
     try:
         extensions.create_custom_resource_definition(yaml.safe_load(CRD.read_text()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from calsync_webhook.settings import SettingsError, WebhookSettings
@@ -10,7 +12,7 @@ from calsync_webhook.settings import SettingsError, WebhookSettings
 def test_defaults() -> None:
     settings = WebhookSettings.from_env({})
     assert settings == WebhookSettings(namespaces=(), coalesce_window=0.25, max_body_bytes=1024,
-                                       log_format="text", log_level="INFO")
+                                       log_format="text", log_level=logging.INFO)
 
 
 def test_every_variable_is_read() -> None:
@@ -22,7 +24,7 @@ def test_every_variable_is_read() -> None:
     })
     assert settings.namespaces == ("team-a", "team-b")
     assert settings.coalesce_window == pytest.approx(0.1)
-    assert (settings.log_format, settings.log_level) == ("json", "DEBUG")
+    assert (settings.log_format, settings.log_level) == ("json", logging.DEBUG)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The webhook's HTTP surface: ``POST /push``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
 
-Google retries a push only when answered 500/502/503/504 (DESIGN §5), so the answers are
+Google retries a push only when answered 500/502/503/504 (docs/design.md §5), so the answers are
 chosen for what Google does next: 200 for everything accepted or pointless to retry (unknown
 channel, the ``sync`` handshake, a deleted CalendarSync), 403 for a forged token, 503 when the
 Kubernetes API did not take the signal. Nothing is written unless the token verified.

@@ -1,4 +1,4 @@
-"""Per-source leading + trailing edge coalescing of push signals (DESIGN §3).
+"""Per-source leading + trailing edge coalescing of push signals (docs/design.md §3).
 
 Google can send hundreds of pushes for one calendar in a second (a bulk import, a sync from a
 phone). Each one patching the CalendarSync would hammer the API server and wake the operator

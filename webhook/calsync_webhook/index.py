@@ -1,8 +1,9 @@
-"""Channel id → CalendarSync source, built from CalendarSync status (DESIGN §2, §3).
+"""Channel id → CalendarSync source, built from CalendarSync status (docs/design.md §2, §3).
 
 The operator records each source's push channel in ``status.sources[].channel`` (and the one
 being retired in ``previousChannel``), with ``tokenHash`` = sha256 of the channel token. This
-module turns those status dicts into a lookup table; it is pure (plain dicts in, no I/O) and
+module reads them with the one status type (``calsync_operator.api.status``) into a lookup
+table; it is pure (plain dicts in, no I/O) and
 kept current by ``watcher.py``. Both channels of a source are indexed so that pushes arriving
 on the old channel during a renewal's overlap are still accepted.
 
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from calsync_operator.api.names import source_key
+from calsync_operator.api.status import sources_by_key
 
 ObjectKey = tuple[str, str]  # (namespace, name)
 
@@ -42,28 +43,19 @@ class ChannelRef:
 
 
 def channels_of(obj: Mapping[str, Any]) -> dict[str, ChannelRef]:
-    """Every channel (current and previous) a CalendarSync's status names. Incomplete entries
-    are skipped: a channel without ``tokenHash`` could never be verified anyway."""
+    """Every channel (current and previous) a CalendarSync's status names, read through the
+    operator's own status type. Entries without ``tokenHash`` are skipped: such a channel could
+    never be verified anyway."""
     namespace, name = object_key(obj)
     status = obj.get("status")
-    sources = status.get("sources") if isinstance(status, Mapping) else None
-    if not name or not isinstance(sources, list):
+    if not name or not isinstance(status, Mapping):
         return {}
     found: dict[str, ChannelRef] = {}
-    for source in sources:
-        if not isinstance(source, Mapping):
-            continue
-        key = source.get("key") or (source_key(source["calendarId"]) if source.get("calendarId") else None)
-        if not isinstance(key, str):
-            continue
+    for key, entry in sources_by_key(status).items():
         # Current channel last, so it wins should both fields ever carry the same id.
-        for field_name in ("previousChannel", "channel"):
-            channel = source.get(field_name)
-            if not isinstance(channel, Mapping):
-                continue
-            channel_id, digest = channel.get("id"), channel.get("tokenHash")
-            if isinstance(channel_id, str) and channel_id and isinstance(digest, str) and digest:
-                found[channel_id] = ChannelRef(SignalTarget(namespace, name, key), digest)
+        for channel in (entry.previous_channel, entry.channel):
+            if channel is not None and channel.token_hash:
+                found[channel.id] = ChannelRef(SignalTarget(namespace, name, key), channel.token_hash)
     return found
 
 

@@ -14,7 +14,7 @@ import logging
 from calsync_operator import logs
 
 
-def configure_logging(log_format: str, level: str) -> None:
+def configure_logging(log_format: str, level: int | str) -> None:
     logs.configure_logging(log_format, level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

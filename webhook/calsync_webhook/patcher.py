@@ -1,4 +1,4 @@
-"""The signal to the operator: a merge patch of ``push.calsync.dev/<source key>`` (DESIGN §3).
+"""The signal to the operator: a merge patch of ``push.calsync.dev/<source key>`` (docs/design.md §3).
 
 The value is the push's receipt time in RFC 3339 UTC with milliseconds, the convention of
 Flux's ``reconcile.fluxcd.io/requestedAt``: a new value is a new request, and the operator

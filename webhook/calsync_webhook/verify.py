@@ -1,4 +1,4 @@
-"""Validation of Google's push headers and of the channel token (DESIGN §3, §5).
+"""Validation of Google's push headers and of the channel token (docs/design.md §3, §5).
 
 Pure functions on plain strings, so every rejection rule is tested without a server. The token
 check compares hashes with ``hmac.compare_digest``: the time it takes must not tell a forger how

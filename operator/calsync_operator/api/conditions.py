@@ -1,4 +1,4 @@
-"""Status conditions of a CalendarSync, as plain data (DESIGN §2).
+"""Status conditions of a CalendarSync, as plain data (docs/design.md §2).
 
 The helpers follow cert-manager's rules so that ``kubectl get`` and alerts can answer "since
 when": ``lastTransitionTime`` moves only when a condition's status flips, never when only its
@@ -31,7 +31,6 @@ class ConditionType(StrEnum):
 
 class ReadyReason(StrEnum):
     SYNCED = "Synced"
-    SYNCING = "Syncing"
     INVALID_SPEC = "InvalidSpec"
     AUTH_EXPIRED = "AuthExpired"
     SECRET_MISSING = "SecretMissing"
@@ -96,6 +95,21 @@ def condition_status(conditions: Sequence[Mapping[str, Any]] | None, type_: str)
 
 def is_true(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> bool:
     return condition_status(conditions, type_) == TRUE
+
+
+# Ready=False reasons that are states the user chose, not failures.
+CHOSEN_STATES = frozenset({ReadyReason.SUSPENDED, ReadyReason.DRY_RUN})
+
+
+def failing(conditions: Sequence[Mapping[str, Any]] | None) -> bool:
+    """Ready is False for a failure, not for a state the user chose (suspended, dry run): the one
+    definition that the operator's alerts and ``calsync check`` share."""
+    ready = get_condition(conditions, ConditionType.READY)
+    return (
+        ready is not None
+        and condition_status(conditions, ConditionType.READY) == FALSE
+        and ready.get("reason") not in CHOSEN_STATES
+    )
 
 
 def set_condition(

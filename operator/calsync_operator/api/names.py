@@ -1,7 +1,10 @@
-"""Stable names derived from calendar and event ids (DESIGN §2, §4).
+"""Every name calsync puts on the wire, defined once (docs/design.md §2, §4).
 
-Copies are addressed by deterministic ids so that every write is idempotent: a crash and a
-retry can never create a duplicate. Hex is a subset of Google's base32hex alphabet.
+The CalendarSync API coordinates, its annotations, finalizer and label, the tags every copy
+carries, and the names derived from calendar and event ids: source keys (annotation-safe),
+copy ids and channel-token hashes. Copies are addressed by deterministic ids so that every
+write is idempotent: a crash and a retry can never create a duplicate. Hex is a subset of
+Google's base32hex alphabet.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ PUSH_ANNOTATION_PREFIX = "push.calsync.dev/"
 REQUESTED_AT_ANNOTATION = "calsync.dev/requested-at"
 CONFIRM_DELETE_ANNOTATION = "calsync.dev/confirm-delete"
 FINALIZER = "calsync.dev/finalizer"
+
+# The label on every object of calsync's own (token Secrets, the check's state ConfigMap): the
+# operator watches only Secrets that carry it.
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+PART_OF_VALUE = "calsync"
+PART_OF_SELECTOR = f"{PART_OF_LABEL}={PART_OF_VALUE}"
 
 # extendedProperties.private tags carried by every copy.
 TAG_SOURCE = "calsyncSource"

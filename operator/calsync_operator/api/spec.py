@@ -1,4 +1,4 @@
-"""The CalendarSync resource as typed, immutable data with every default applied (DESIGN §2).
+"""The CalendarSync resource as typed, immutable data with every default applied (docs/design.md §2).
 
 ``parse_spec`` turns the raw ``spec`` dict (as kopf hands it over) into a ``CalendarSyncSpec``.
 The CRD schema already rejects most bad input; this module re-checks what a schema cannot
@@ -120,10 +120,6 @@ class CalendarSyncSpec:
     suspend: bool = False
     dry_run: bool = False
     max_delete_fraction: float = 0.2
-
-    def source(self, key: str) -> Source | None:
-        """The source whose annotation-safe key is ``key``."""
-        return next((s for s in self.sources if s.key == key), None)
 
     def secret_names(self) -> frozenset[str]:
         refs = [s.credentials for s in self.sources]

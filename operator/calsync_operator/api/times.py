@@ -2,7 +2,7 @@
 
 Status date-time fields use RFC 3339 UTC with a ``Z`` (second precision, like Kubernetes' own;
 ``conditions.format_time`` writes them); push annotations carry milliseconds
-(``2026-11-25T09:00:00.123Z``, DESIGN §3). Parsing accepts both, so the operator can measure
+(``2026-11-25T09:00:00.123Z``, docs/design.md §3). Parsing accepts both, so the operator can measure
 push-to-write latency from the annotation.
 """
 

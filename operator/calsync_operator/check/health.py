@@ -1,12 +1,13 @@
 """The verdict of ``calsync check``, as pure functions on plain data with the clock passed in.
 
-A CalendarSync is healthy when its ``Ready`` condition is True, its last sync is recent
+A CalendarSync is healthy when its ``Ready`` condition is True (or False for a state the user
+chose: a dry run, as ``conditions.failing`` decides for the alerts too), its last sync is recent
 (within 3 x its pollInterval unless ``--max-age`` says otherwise: the poll is the backstop, so
 three missed polls mean the operator is not doing its job) and none of its push channels has
 expired (the operator renews them long before). A suspended resource is reported but never
 unhealthy: someone chose that. A resource younger than its threshold that has not synced yet
 is "pending", not a failure. Endpoint probes arrive here as results; the I/O lives in
-``check_cli``.
+``cli/check.py``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from calsync_operator.api.conditions import get_condition
+from calsync_operator.api.conditions import failing, get_condition
 from calsync_operator.api.spec import parse_duration
+from calsync_operator.api.status import sources_by_key
 from calsync_operator.api.times import try_parse_time
 
 State = Literal["healthy", "unhealthy"]
@@ -126,7 +128,7 @@ def assess_resource(obj: Mapping[str, Any], now: datetime, max_age: float | None
         if not young:
             problems.append("no Ready condition: is the operator running?")
         return replace(verdict(*problems), reason=reason or "Pending")
-    if ready_status != "True":
+    if failing(status.get("conditions")) or ready_status not in ("True", "False"):
         message = str(ready.get("message", "")).strip()
         problems.append(f"Ready={ready_status} ({reason})" + (f": {message}" if message else ""))
     if age is None:
@@ -134,11 +136,10 @@ def assess_resource(obj: Mapping[str, Any], now: datetime, max_age: float | None
             problems.append("has never synced")
     elif age > limit:
         problems.append(f"last sync {format_age(age)} ago (limit {format_age(limit)})")
-    for source in status.get("sources") or ():
-        expiration = try_parse_time(((source or {}).get("channel") or {}).get("expiration"))
-        if expiration is not None and expiration < now:
-            overdue = format_age((now - expiration).total_seconds())
-            problems.append(f"push channel of {source.get('calendarId', '?')} expired {overdue} ago")
+    for entry in sources_by_key(status).values():
+        if entry.channel is not None and entry.channel.expiration < now:
+            overdue = format_age((now - entry.channel.expiration).total_seconds())
+            problems.append(f"push channel of {entry.calendar_id or '?'} expired {overdue} ago")
     return verdict(*problems)
 
 

@@ -1,8 +1,8 @@
 """``calsync operator``: run the operator against the cluster (in-cluster or the kubeconfig).
 
-Configuration comes from the environment (``settings.OperatorSettings``, docs/operator.md); the
-only flags are the ones people reach for when running it by hand: which namespaces to watch,
-which kubeconfig to use, and which shard this replica is (they win over the environment).
+Configuration comes from the environment (``settings.OperatorSettings``, docs/design.md §7); the only
+flags are the ones people reach for when running it by hand: which namespaces to watch, which
+kubeconfig to use, and which shard this replica is (they win over the environment).
 """
 
 from __future__ import annotations
@@ -49,20 +49,19 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from calsync_operator.controller.runner import configure_logging, serve
-    from calsync_operator.errors import CliError
-    from calsync_operator.google.endpoints import SettingsError as GoogleSettingsError
-    from calsync_operator.kube.client import KubeError, load_configuration
-    from calsync_operator.settings import OperatorSettings, SettingsError
+    from calsync_operator.errors import CliError, SettingsError
+    from calsync_operator.kube.connect import NoKubeConfig, load_configuration
+    from calsync_operator.settings import OperatorSettings
 
     try:
         settings = OperatorSettings.from_env(_shard_overrides(args))
-    except (SettingsError, GoogleSettingsError) as exc:
+    except SettingsError as exc:
         raise CliError(str(exc), hint="fix the environment variable and start again") from None
     configure_logging(settings)
     try:
-        configuration = load_configuration(args.kubeconfig)
-    except KubeError as exc:
-        raise CliError(str(exc)) from None
+        configuration, _namespace = load_configuration(args.kubeconfig)
+    except NoKubeConfig as exc:
+        raise CliError(str(exc), hint="set KUBECONFIG or pass --kubeconfig") from None
     asyncio.run(serve(settings, configuration, namespaces=args.namespace))
     return 0
 

@@ -42,11 +42,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
-    from kubernetes.config import ConfigException
+    from kubernetes import client
 
+    from calsync_operator.kube.connect import NoKubeConfig, load_configuration
     from calsync_webhook.app import create_app
     from calsync_webhook.index import ChannelIndex
-    from calsync_webhook.kube import load_api_client
     from calsync_webhook.logs import configure_logging
     from calsync_webhook.patcher import KubePatcher
     from calsync_webhook.settings import SettingsError, WebhookSettings
@@ -58,13 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc), hint="fix the environment variable (see docs/webhook.md)") from None
     configure_logging(settings.log_format, settings.log_level)
     try:
-        api_client = load_api_client(args.kubeconfig)
-    except (ConfigException, OSError) as exc:
-        source = f" from {args.kubeconfig}" if args.kubeconfig else ""
-        raise CliError(
-            f"cannot load Kubernetes configuration{source}: {exc}",
-            hint="run inside a Pod with a ServiceAccount, or pass --kubeconfig PATH",
-        ) from None
+        configuration, _namespace = load_configuration(args.kubeconfig)
+    except NoKubeConfig as exc:
+        hint = "run inside a Pod with a ServiceAccount, or pass --kubeconfig PATH"
+        raise CliError(str(exc), hint=hint) from None
+    api_client = client.ApiClient(configuration)
 
     index = ChannelIndex()
     patcher = KubePatcher(api_client)

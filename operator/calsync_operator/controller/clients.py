@@ -68,10 +68,6 @@ class ClientCache:
 
     entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
 
-    def version(self, ref: SecretRef) -> str | None:
-        entry = self.entries.get((ref.name, ref.key))
-        return entry.version if entry else None
-
     def outdated(self, secret: str, version: str) -> bool:
         """Whether a Secret at ``version`` differs from what the clients were built from
         (True for a Secret no working client came from yet: it may fix a SecretMissing)."""
@@ -93,9 +89,12 @@ class ClientCache:
         indexed_version: str | None,
         reread: bool,
     ) -> GoogleCalendarClient:
-        """The client for ``ref``, reading the Secret when it may have changed."""
+        """The client for ``ref``, reading the Secret when it may have changed; a
+        ``CredentialProblem`` when the Secret yields none or Google refused its token."""
         entry = self.entries.get((ref.name, ref.key))
         if entry is not None and not reread and not self.stale(ref, indexed_version):
+            if entry.client.credentials.refused:
+                raise auth_expired_problem(ref, namespace)
             return entry.client
         secret = await kube.read_secret(namespace, ref.name)
         if secret is None:

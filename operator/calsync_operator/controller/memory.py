@@ -10,22 +10,30 @@ memory only saves work and coordinates tasks, and a restarted operator rebuilds 
   passes of one object run one at a time, the wake-up event of its sync worker, the copy
   indexes (one target listing per source after a restart), cached Google clients, and
   channel timing that status does not carry.
+
+Only the pass changes the memory, and only through the methods here: ``apply`` records what a
+source's step found (``rules.outcomes``), ``record_pass`` what the whole pass handled and wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
 
-from calsync_operator.api.spec import SecretRef
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
+from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.channel_step import ChannelTimes
 from calsync_operator.controller.clients import ClientCache
+from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome, StepKind
+from calsync_operator.controller.rules.pass_request import PassRequest
 from calsync_operator.controller.rules.readiness import Problems
+from calsync_operator.controller.rules.triggers import Signals
 from calsync_operator.kube.client import KubeApi
 from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
@@ -93,7 +101,7 @@ class ResourceMemory:
     deletes_confirmed: bool = False  # a pass used calsync.dev/confirm-delete: remove it
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from
     next_poll: datetime | None = None
-    retry_at: datetime | None = None  # a failed pass asked to be retried then
+    retry_at: dict[str, datetime] = field(default_factory=dict)  # source key → retry its sync then
     # The status this process last wrote (or re-read after a conflict): the watch may not have
     # delivered it yet, and only the operator writes status, so it is the best "before" for the
     # next write; when another replica wrote meanwhile, the guarded write notices.
@@ -102,6 +110,121 @@ class ResourceMemory:
     def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:
         """The status to start from: what this process last wrote, else what the watch shows."""
         return self.known_status if self.known_status is not None else watched
+
+    def apply_steps(
+        self, sources: Sequence[Source], outcomes: Mapping[str, SourceOutcome], *, every_source: bool
+    ) -> None:
+        """Record the outcomes of a pass's steps. ``every_source``: every source was looked at
+        (whatever the outcome), so the memory now knows all their problems."""
+        for source in sources:
+            if source.key in outcomes:
+                self.apply(source.key, source.credentials, outcomes[source.key])
+        self.full_pass_done = self.full_pass_done or every_source
+
+    def take_deletes_confirmed(self) -> bool:
+        """Whether a pass used ``calsync.dev/confirm-delete``; the confirmation is used up."""
+        confirmed, self.deletes_confirmed = self.deletes_confirmed, False
+        return confirmed
+
+    def apply(self, key: str, source: SecretRef, outcome: SourceOutcome) -> None:
+        """Record what the step of source ``key`` (reading with ``source``) found."""
+        self.source_secrets[key] = source
+        self.credential_problems.update(outcome.credential_problems)
+        if outcome.channels_checked:
+            self._put(self.channel_problems, key, outcome.channel_problem)
+        if outcome.kind is StepKind.FAILED:
+            self._put(self.sync_problems, key, outcome.sync_problem)
+            if outcome.quota_until is not None:
+                self.quota_until[key] = outcome.quota_until
+        if outcome.kind is StepKind.SYNCED and outcome.index is not None:
+            self.indexes[key] = outcome.index
+            self.sync_problems.pop(key, None)
+            self.quota_until.pop(key, None)
+            for secret in outcome.working_secrets:
+                self.credential_problems.pop(secret, None)
+            self._put(self.guards, key, outcome.guard)
+            self.deletes_confirmed = self.deletes_confirmed or outcome.deletes_confirmed
+
+    def remember_sources(self, spec: CalendarSyncSpec | None) -> None:
+        """The Secrets of a spec's sources, for stopping their channels should they leave it."""
+        for source in spec.sources if spec is not None else ():
+            self.source_secrets.setdefault(source.key, source.credentials)
+
+    def credential_problem(self, secret: str, problem: tuple[str, str]) -> None:
+        self.credential_problems[secret] = problem
+
+    def keep_credential_problems(self, secrets: frozenset[str]) -> None:
+        """Forget the problems of Secrets the spec no longer names."""
+        for secret in [name for name in self.credential_problems if name not in secrets]:
+            del self.credential_problems[secret]
+
+    def forget_indexes(self, keys: list[str]) -> None:
+        for key in keys:
+            self.indexes.pop(key, None)
+
+    def forget_source(self, key: str) -> SecretRef | None:
+        """A source left the spec: drop what is known about it; its Secret, if known."""
+        self.indexes.pop(key, None)
+        for known in (self.sync_problems, self.channel_problems, self.guards, self.quota_until):
+            known.pop(key, None)
+        self.retry_at.pop(key, None)
+        return self.source_secrets.pop(key, None)
+
+    def record_pass(
+        self,
+        request: PassRequest,
+        result: PassResult,
+        written: dict[str, Any],
+        now: datetime,
+        *,
+        poll_seconds: float,
+        retry_here: bool,
+    ) -> None:
+        """After the status write: what the pass handled, and when to look again.
+
+        ``retry_here``: the worker retries failed sources at their own deadlines (a source that
+        was not part of this pass keeps its deadline); kopf's reconcile retries by itself.
+        """
+        self.known_status = written
+        self.handled_pushes.update(request.pushes)
+        if request.requested_at:
+            self.handled_request_at = request.requested_at
+        if request.sources is None or self.next_poll is None:
+            # The first poll at a random point within the interval, so CalendarSyncs created
+            # together do not poll Google together forever.
+            delay = poll_seconds * random.uniform(0.5, 1.0) if self.next_poll is None else poll_seconds
+            self.next_poll = now + timedelta(seconds=delay)
+        if retry_here:
+            retries = result.retries
+            for key in result.outcomes:
+                if key in retries:
+                    self.retry_at[key] = now + timedelta(seconds=retries[key])
+                else:
+                    self.retry_at.pop(key, None)
+
+    def signals(self, status: Mapping[str, Any], now: datetime) -> Signals:
+        """What the triggers need to know besides the object."""
+        retire_at = {}
+        for key, entry in sources_by_key(status).items():
+            if entry.previous_channel is not None:
+                # Unknown deadline (the operator restarted): the overlap is long over.
+                retire_at[key] = self.channel_times.retire_at.get(entry.previous_channel.id) or now
+        return Signals(
+            handled_pushes=self.handled_pushes,
+            handled_request_at=self.handled_request_at,
+            guard_held=bool(self.guards),
+            secrets_changed=self.secrets_changed,
+            next_poll=self.next_poll,
+            retry_at=self.retry_at,
+            retire_at=retire_at,
+        )
+
+    @staticmethod
+    def _put(known: dict[str, Any], key: str, value: Any) -> None:
+        if value is None:
+            known.pop(key, None)
+        else:
+            known[key] = value
 
     def problems(self) -> Problems:
         return Problems(

@@ -1,7 +1,7 @@
 """Running the operator: kopf configured for calsync, plus metrics and the heartbeat.
 
 ``serve()`` is the whole process in one coroutine so tests and ``calsync demo`` can run exactly
-what the Deployment runs (with their own stop flag). kopf is configured as docs/operator.md says:
+what the Deployment runs (with their own stop flag). kopf is configured the way docs/design.md §7 asks:
 our finalizer ``calsync.dev/finalizer``, handler progress and the diff base in ``calsync.dev/``
 annotations (the status belongs to calsync alone), standalone (no peering: replicas split the
 CalendarSyncs by shard instead, see ``handlers/sharding.py``),
@@ -29,6 +29,8 @@ from calsync_operator import logs, metrics
 from calsync_operator.api.names import (
     CONFIRM_DELETE_ANNOTATION,
     FINALIZER,
+    GROUP,
+    PART_OF_SELECTOR,
     PUSH_ANNOTATION_PREFIX,
     REQUESTED_AT_ANNOTATION,
 )
@@ -43,7 +45,7 @@ from calsync_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
 
-STORAGE_PREFIX = "calsync.dev"
+STORAGE_PREFIX = GROUP  # kopf's progress and diff-base annotations live under the API group
 SIGNAL_ANNOTATIONS = (REQUESTED_AT_ANNOTATION, CONFIRM_DELETE_ANNOTATION)
 
 
@@ -84,7 +86,7 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     configured.peering.standalone = True
     configured.peering.mandatory = False
     # Only token Secrets are watched, and only by label (the index also filters client-side).
-    configured.watching.label_selectors["", "v1", "secrets"] = "app.kubernetes.io/part-of=calsync"
+    configured.watching.label_selectors["", "v1", "secrets"] = PART_OF_SELECTOR
     return configured
 
 

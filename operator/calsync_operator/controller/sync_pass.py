@@ -1,12 +1,20 @@
-"""One pass over a CalendarSync: credentials → channels → incremental sync → one status write.
+"""One pass over a CalendarSync: credentials → per-source steps → memory → one status write.
 
-Every trigger (create/resume/spec change, a push for one source, ``requested-at``, the poll,
-a Secret change) ends up here with a ``PassRequest`` saying which sources to sync. The pass is
-level-triggered and idempotent: it starts from the recorded status, lets the engine do the
-Google work in threads (``asyncio.to_thread``; sources run concurrently), computes the whole
-desired status and writes only what changed. Conditions come from ``readiness``; Events and the
-alert mail fire on transitions only (``alerts``). The caller (a kopf handler or the per-object
-worker) holds the object's lock, so passes of one CalendarSync never overlap.
+Every trigger (create/resume/spec change, a push for one source, ``requested-at``, the poll, a
+retry, a Secret change) ends up here with a ``PassRequest`` saying which sources to sync. The
+pass reads top-down:
+
+1. ``run_pass`` picks the sources, builds the target's client and runs one
+   ``source_step.sync_source_step`` per source concurrently (the Google work in threads);
+2. each step returns a ``SourceOutcome``; the memory records them in one place
+   (``ResourceMemory.apply``);
+3. ``rules.readiness`` decides the conditions from what the memory now knows, and
+   ``write_status`` — the one status writer, also used for an invalid spec — writes it,
+   guarded by ``status.revision`` so that it never overwrites another replica's newer status;
+4. ``announce`` posts the Events and the alert mail (transitions only, ``rules.notices``).
+
+The caller (a kopf handler or the per-object worker) holds the object's lock, so passes of one
+CalendarSync never overlap and the status this process last wrote is the one to diff against.
 """
 
 from __future__ import annotations
@@ -14,52 +22,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from calsync_operator import metrics
-from calsync_operator.api.conditions import ConditionType, get_condition
+from calsync_operator.api.conditions import ConditionType, ReadyReason, failing, get_condition, set_condition
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION
-from calsync_operator.api.spec import CalendarSyncSpec, Delivery
+from calsync_operator.api.spec import CalendarSyncSpec, Delivery, Source
+from calsync_operator.api.status import SourceStatus, sources_by_key
+from calsync_operator.controller.clients import CredentialProblem
 from calsync_operator.controller.memory import OperatorContext, ResourceMemory
 from calsync_operator.controller.rules.notices import (
     EVENT_DELETES_CONFIRMED,
     Notice,
     alert_mail,
     condition_notices,
-    failing,
 )
+from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
 from calsync_operator.controller.rules.readiness import Situation, decide_conditions
 from calsync_operator.controller.rules.status import (
-    SourceStatus,
     build_status,
     guarded_status_write,
     plan_status,
     same_status,
-    sources_by_key,
 )
-from calsync_operator.controller.source_step import (
-    SourceResult,
-    client_for,
-    drop_removed_source,
-    source_pass,
-    stop_only,
-)
+from calsync_operator.controller.source_step import PassScope, stop_only, sync_source_step
+from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.kube.client import StatusConflict
 
 logger = logging.getLogger(__name__)
 STATUS_WRITE_ATTEMPTS = 3  # a guarded write whose only "conflict" was a metadata change
-
-
-@dataclass(frozen=True)
-class PassResult:
-    retry_after: float | None  # a retryable failure happened: pass again after this many seconds
-    # Another replica wrote a newer status meanwhile (a reshard's overlap): this pass's status
-    # was dropped and memory holds the newer one; whatever is still pending runs again from it.
-    conflict: bool = False
 
 
 async def run_pass(
@@ -69,16 +63,17 @@ async def run_pass(
     spec: CalendarSyncSpec,
     request: PassRequest,
     secret_version: SecretVersion,
+    *,
+    retry_here: bool,
 ) -> PassResult:
-    """Run the pass; raises nothing for Google or credential trouble (it lands in status)."""
-    now = ctx.now()
+    """Run the pass; raises nothing for Google or credential trouble (it lands in status).
+    ``retry_here``: failed sources get a deadline in memory (the worker's passes)."""
+    scope = PassScope(ctx, mem, obj, spec, request, secret_version, ctx.now())
     before = mem.current_status(obj.status)
     recorded = sources_by_key(before)
-    wanted_keys = {s.key for s in spec.sources}
-    if request.sources is None or not mem.full_pass_done:
-        selected = list(spec.sources)  # a restarted operator first re-learns every source
-    else:
-        selected = [s for s in spec.sources if s.key in request.sources]
+    # A restarted operator first re-learns every source.
+    every = request.sources is None or not mem.full_pass_done
+    selected = [s for s in spec.sources if every or s.key in (request.sources or ())]
     logger.info(
         "Sync pass (%s) of %s/%s: %d of %d source(s)",
         request.reason,
@@ -87,45 +82,83 @@ async def run_pass(
         len(selected),
         len(spec.sources),
     )
+    notices = await _drop_removed_sources(scope, recorded)
+    outcomes = await _run_steps(scope, selected, recorded)
+    mem.apply_steps(spec.sources, outcomes, every_source=len(selected) == len(spec.sources))
+    await mem.clients.write_back_rotated(ctx.kube, obj.namespace)
+    entries = [
+        outcomes[s.key].entry if s.key in outcomes else recorded.get(s.key) or SourceStatus(s.calendar_id)
+        for s in spec.sources
+    ]
+    desired = _desired_status(scope, before, entries, outcomes)
+    written = await write_status(ctx, mem, obj, before, desired)
+    if written is None:
+        return PassResult(outcomes, conflict=True)  # nothing recorded: pending work stays pending
+    result = PassResult(outcomes)
+    poll = ctx.settings.poll_seconds_override or float(spec.poll_interval_seconds)
+    mem.record_pass(request, result, written, scope.now, poll_seconds=poll, retry_here=retry_here)
+    notices += [n for o in outcomes.values() for n in o.notices]
+    notices += await _lift_confirmation(ctx, mem, obj)
+    await announce(ctx, obj, before.get("conditions"), desired["conditions"], notices)
+    return result
 
+
+async def _drop_removed_sources(scope: PassScope, recorded: Mapping[str, SourceStatus]) -> list[Notice]:
+    """Sources that left the spec: forget them; stop their channels if their Secret is known."""
+    wanted = {s.key for s in scope.spec.sources}
     notices: list[Notice] = []
-    for key in [k for k in recorded if k not in wanted_keys]:
-        notices += await drop_removed_source(ctx, mem, obj, recorded[key], secret_version, now)
+    for key in [k for k in recorded if k not in wanted]:
+        metrics.forget_resource(scope.obj.namespace, scope.obj.name, [key])
+        ref = scope.mem.forget_source(key)
+        step = await scope.stop_channels(ref, recorded[key]) if ref is not None else None
+        notices += step.notices if step is not None else []
+    scope.mem.keep_credential_problems(scope.spec.secret_names())
+    return notices
 
-    for secret in [name for name in mem.credential_problems if name not in spec.secret_names()]:
-        del mem.credential_problems[secret]
-    target_client = None
-    if spec.delivery is Delivery.COPY and spec.target.credentials is not None and not spec.suspend:
-        target_client = await client_for(ctx, mem, obj, spec.target.credentials, request, secret_version)
+
+async def _run_steps(
+    scope: PassScope, selected: Sequence[Source], recorded: Mapping[str, SourceStatus]
+) -> dict[str, SourceOutcome]:
+    spec = scope.spec
+
+    def entry(source: Source) -> SourceStatus:
+        return recorded.get(source.key) or SourceStatus(source.calendar_id)
+
     if spec.suspend:
         # Suspended: stop every channel, sync nothing.
         passed = list(spec.sources)
-        work = [stop_only(ctx, mem, obj, s, recorded.get(s.key), secret_version, now) for s in passed]
-    elif spec.delivery is Delivery.COPY and target_client is None:
-        passed, work = [], []  # the target's Secret is unusable: nothing can be written
+        work = [stop_only(scope, s, entry(s)) for s in passed]
     else:
-        passed = selected
-        work = [
-            source_pass(
-                ctx, mem, obj, spec, s, recorded.get(s.key), target_client, request, secret_version, now
-            )
-            for s in passed
-        ]
-    results: dict[str, SourceResult] = {}
-    for source, result in zip(passed, await asyncio.gather(*work), strict=True):
-        results[source.key] = result
-        notices += result.notices
-    await mem.clients.write_back_rotated(ctx.kube, obj.namespace)
-    # Every source was looked at (whatever the outcome): memory now knows all their problems.
-    if len(selected) == len(spec.sources):
-        mem.full_pass_done = True
+        target_client = await _target_client(scope)
+        passed = [] if spec.delivery is Delivery.COPY and target_client is None else list(selected)
+        work = [sync_source_step(scope, s, entry(s), target_client) for s in passed]
+    try:
+        results = await asyncio.gather(*work)
+    except asyncio.CancelledError:
+        scope.mem.forget_indexes([s.key for s in passed])  # they may be behind the target now
+        raise
+    return {source.key: outcome for source, outcome in zip(passed, results, strict=True)}
 
-    entries = [
-        results[s.key].entry
-        if s.key in results
-        else recorded.get(s.key) or SourceStatus(s.calendar_id, s.key)
-        for s in spec.sources
-    ]
+
+async def _target_client(scope: PassScope) -> GoogleCalendarClient | None:
+    """The target's client for copy delivery; None (and a recorded problem) when unusable."""
+    ref = scope.spec.target.credentials
+    if scope.spec.delivery is not Delivery.COPY or ref is None:
+        return None
+    client = await scope.client(ref)
+    if isinstance(client, CredentialProblem):
+        scope.mem.credential_problem(ref.name, (client.reason, str(client)))
+        return None
+    return client
+
+
+def _desired_status(
+    scope: PassScope,
+    before: Mapping[str, Any],
+    entries: list[SourceStatus],
+    outcomes: Mapping[str, SourceOutcome],
+) -> dict[str, Any]:
+    spec, obj, now = scope.spec, scope.obj, scope.now
     for entry in entries:
         expiration = entry.channel.expiration if entry.channel is not None else None
         metrics.track_channel_expiry(obj.namespace, obj.name, entry.key, expiration)
@@ -134,37 +167,24 @@ async def run_pass(
         suspended=spec.suspend,
         dry_run=spec.dry_run,
         push_enabled=spec.push_enabled,
-        webhook_url_set=ctx.settings.webhook_url is not None,
+        webhook_url_set=scope.ctx.settings.webhook_url is not None,
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
     conditions = decide_conditions(
-        before.get("conditions"), situation, mem.problems(), generation=obj.generation, now=now
+        before.get("conditions"), situation, scope.mem.problems(), generation=obj.generation, now=now
     )
-    plans = [(r.entry.calendar_id, r.plan) for r in results.values() if r.plan is not None]
+    plans = [(o.entry.calendar_id, o.plan) for o in outcomes.values() if o.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
     plan = (plan_status(plans, now) if plans else previous_plan) if spec.dry_run else None
-    handled_request = request.requested_at or _text(before.get("lastHandledRequestAt"))
-    desired = build_status(
+    handled_request = scope.request.requested_at or before.get("lastHandledRequestAt") or None
+    return build_status(
         generation=obj.generation,
         conditions=conditions,
         sources=entries,
-        last_handled_request_at=handled_request,
+        last_handled_request_at=str(handled_request) if handled_request else None,
         plan=plan,
-        shard=shard_label(ctx),
+        shard=shard_label(scope.ctx),
     )
-    if not await write_status(ctx, mem, obj, before, desired):
-        return PassResult(retry_after=None, conflict=True)
-    if mem.deletes_confirmed:
-        # The confirmation was for the deletions just done, not a standing waiver of the guard.
-        await ctx.kube.remove_annotation(obj.namespace, obj.name, CONFIRM_DELETE_ANNOTATION)
-        mem.deletes_confirmed = False
-        notices.append(
-            Notice("Normal", EVENT_DELETES_CONFIRMED, "Confirmed deletions done; the guard is armed again.")
-        )
-
-    await announce(ctx, obj, before.get("conditions"), conditions, notices)
-    delays = [r.retry_after for r in results.values() if r.retry_after is not None]
-    return PassResult(retry_after=min(delays) if delays else None)
 
 
 def shard_label(ctx: OperatorContext) -> str:
@@ -178,14 +198,13 @@ async def write_status(
     obj: ObjectRef,
     before: Mapping[str, Any],
     desired: Mapping[str, Any],
-) -> bool:
-    """The one status write of a pass, guarded (``rules/status.py``); False when another
-    replica had written a newer status: then memory holds that one, re-read from the API.
-
-    Before the first guarded write the guard is the resourceVersion, which any metadata change
-    moves too (the webhook's push annotations): when the re-read status is still the one this
-    pass started from, the write is sent again with the new version."""
-    version = obj.body.get("metadata", {}).get("resourceVersion") if obj.body is not None else None
+) -> dict[str, Any] | None:
+    """The one status writer, guarded (``rules.status.guarded_status_write``): the status now
+    on the server, or None when another replica had written a newer one — then memory holds
+    that one, re-read from the API. Before the first guarded write the guard is the
+    resourceVersion, which metadata changes move too (the webhook's push annotations): when the
+    re-read status is still the one this pass started from, the write is simply sent again."""
+    version = obj.body.get("metadata", {}).get("resourceVersion")
     write = guarded_status_write(before, desired, str(version) if version else None)
     attempts = 0
     while write.operations:
@@ -204,11 +223,45 @@ async def write_status(
                 obj.name,
             )
             mem.known_status = fresh[0] if fresh is not None else None
-            return False
+            return None
         metrics.STATUS_WRITES.labels(result="written").inc()
         break
-    mem.known_status = write.status
+    return write.status
+
+
+async def report_invalid_spec(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, error: str) -> bool:
+    """A spec the operator cannot use: Ready=False InvalidSpec, written like every status;
+    False when another replica had written a newer status (then nothing was announced)."""
+    current = mem.current_status(obj.status)
+    conditions = set_condition(
+        current.get("conditions"),
+        ConditionType.READY,
+        False,
+        ReadyReason.INVALID_SPEC,
+        error,
+        obj.generation,
+        ctx.now(),
+    )
+    desired = {
+        **current,
+        "conditions": conditions,
+        "observedGeneration": obj.generation,
+        "shard": shard_label(ctx),
+    }
+    written = await write_status(ctx, mem, obj, current, desired)
+    if written is None:
+        return False
+    mem.known_status = written
+    await announce(ctx, obj, current.get("conditions"), conditions, [])
     return True
+
+
+async def _lift_confirmation(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef) -> list[Notice]:
+    """The confirmation was for the deletions just done, not a standing waiver of the guard."""
+    if not mem.take_deletes_confirmed():
+        return []
+    await ctx.kube.remove_annotation(obj.namespace, obj.name, CONFIRM_DELETE_ANNOTATION)
+    return [Notice("Normal", EVENT_DELETES_CONFIRMED, "Confirmed deletions done; the guard is armed again.")]
 
 
 async def announce(
@@ -219,7 +272,7 @@ async def announce(
     notices: list[Notice],
 ) -> None:
     """After the status is written: the pass's Events plus those of condition transitions, the
-    alert mail of a Ready transition (``alerts`` decides: transitions only), the error count."""
+    alert mail of a Ready transition (``rules.notices`` decides: transitions only), the error count."""
     for notice in [*notices, *condition_notices(before, after)]:
         kopf.event(obj.body, type=notice.type, reason=notice.reason, message=notice.message)
     mail = alert_mail(before, after, namespace=obj.namespace, name=obj.name)
@@ -228,7 +281,3 @@ async def announce(
     if failing(after):
         ready = get_condition(after, ConditionType.READY) or {}
         metrics.RECONCILE_ERRORS.labels(reason=str(ready.get("reason"))).inc()
-
-
-def _text(value: Any) -> str | None:
-    return str(value) if value else None

@@ -14,17 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from calsync_operator.api.spec import CalendarSyncSpec, Delivery, OnDelete, SecretRef, Source
-from calsync_operator.controller.channel_step import reconcile_channels
+from calsync_operator.api.spec import CalendarSyncSpec, Delivery, OnDelete, Source
+from calsync_operator.api.status import SourceStatus, sources_by_key
 from calsync_operator.controller.clients import CredentialProblem
 from calsync_operator.controller.memory import OperatorContext, ResourceMemory
 from calsync_operator.controller.rules.notices import Notice
-from calsync_operator.controller.rules.pass_request import ObjectRef
-from calsync_operator.controller.rules.status import SourceStatus, sources_by_key
+from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
+from calsync_operator.controller.source_step import PassScope
 from calsync_operator.google.client import GoogleCalendarClient
-from calsync_operator.google.retry import is_retryable
 from calsync_operator.sync.copyindex import is_instance_id
 from calsync_operator.sync.engine import load_copy_index
 from calsync_operator.sync.port import AuthExpired, GoogleError, WriteKind, WriteOp
@@ -44,25 +42,24 @@ async def tear_down(
     ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, spec: CalendarSyncSpec
 ) -> TeardownResult:
     result = TeardownResult()
-    now = ctx.now()
+    # Clients as they are cached (or read once): no Secrets index to consult on the way out.
+    scope = PassScope(ctx, mem, obj, spec, PassRequest(reason="delete"), lambda _ns, _name: None, ctx.now())
     recorded = sources_by_key(mem.current_status(obj.status))
     # Sources are independent: stop their channels concurrently, so a slow Google costs one
     # source's retries, not the sum over every source.
     await asyncio.gather(
         *(
-            _stop_channels(ctx, mem, obj, source, entry, result, now)
+            _stop_channels(scope, source, entry, result)
             for source in spec.sources
-            if (entry := recorded.get(source.key)) is not None
-            and (entry.channel is not None or entry.previous_channel is not None)
+            if (entry := recorded.get(source.key)) is not None and entry.channels()
         )
     )
-    if (
-        spec.on_delete is OnDelete.DELETE_COPIES
-        and spec.delivery is Delivery.COPY
-        and spec.target.credentials
-    ):
-        target = await _client(ctx, mem, obj, spec.target.credentials, result)
-        if target is not None:
+    target_ref = spec.target.credentials
+    if spec.on_delete is OnDelete.DELETE_COPIES and spec.delivery is Delivery.COPY and target_ref:
+        target = await scope.client(target_ref)
+        if isinstance(target, CredentialProblem):
+            result.problems.append(str(target))
+        else:
             for source in spec.sources:
                 await _delete_copies(target, spec.target.calendar_id, source.calendar_id, result)
     mem.clients.close()
@@ -70,43 +67,19 @@ async def tear_down(
 
 
 async def _stop_channels(
-    ctx: OperatorContext,
-    mem: ResourceMemory,
-    obj: ObjectRef,
-    source: Source,
-    entry: SourceStatus,
-    result: TeardownResult,
-    now: datetime,
+    scope: PassScope, source: Source, entry: SourceStatus, result: TeardownResult
 ) -> None:
-    client = await _client(ctx, mem, obj, source.credentials, result)
-    if client is None:
+    client = await scope.client(source.credentials)
+    if isinstance(client, CredentialProblem):
+        result.problems.append(str(client))
         return
-    try:
-        step = await reconcile_channels(
-            entry=entry, client=client, settings=ctx.settings, times=mem.channel_times, wanted=False, now=now
-        )
-    except AuthExpired:
+    step = await scope.stop_channels(source.credentials, entry)
+    if step is None:
         result.problems.append(f"channels of source {source.calendar_id}: Google refused the token")
         return
     result.notices += step.notices
-    if step.entry.channel is not None or step.entry.previous_channel is not None:
+    if step.entry.channels():
         result.problems.append(f"channels of source {source.calendar_id} could not be stopped (they expire)")
-
-
-async def _client(
-    ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, ref: SecretRef, result: TeardownResult
-) -> GoogleCalendarClient | None:
-    try:
-        client = await mem.clients.client(
-            ctx.kube, obj.namespace, ref, ctx.settings.google, indexed_version=None, reread=False
-        )
-    except CredentialProblem as problem:
-        result.problems.append(str(problem))
-        return None
-    if client.credentials.refused:
-        result.problems.append(f'Secret "{ref.name}": Google refused the refresh token')
-        return None
-    return client
 
 
 async def _delete_copies(
@@ -126,7 +99,7 @@ async def _delete_copies(
         return
     except GoogleError as exc:
         result.problems.append(f"copies of {source_calendar_id}: {exc}")
-        result.retry = result.retry or is_retryable(exc)
+        result.retry = result.retry or exc.retryable
         return
     failed = [r for r in written if not r.ok]
     result.copies_deleted += len(written) - len(failed)

@@ -23,6 +23,7 @@ import uvicorn
 import yaml
 from kubernetes import client
 
+from calsync_operator.api.names import PART_OF_LABEL, PART_OF_VALUE
 from calsync_operator.controller.handlers import build_registry
 from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
 from calsync_operator.emulator import EmulatorServer
@@ -39,7 +40,7 @@ from calsync_webhook.settings import WebhookSettings
 from calsync_webhook.watcher import IndexWatcher
 
 NAMESPACE = "default"
-PART_OF = {"app.kubernetes.io/part-of": "calsync"}
+PART_OF = {PART_OF_LABEL: PART_OF_VALUE}
 _START_TIMEOUT = 15.0
 
 

@@ -6,7 +6,7 @@ the parts still open and waits (jitter, Retry-After) before the next. Everything
 idempotent, so a part resent after a lost answer cannot duplicate an event:
 
 - insert-or-restore: 409 means the client-chosen id exists, possibly cancelled (deleted ids stay
-  taken), so get it, then update it with ``status: confirmed`` (DESIGN §4);
+  taken), so get it, then update it with ``status: confirmed`` (docs/design.md §4);
 - delete: 404 and 410 ``deleted`` mean it is already gone, which is what we wanted.
 
 Each round takes one rate-limit token per part, and a chunk never exceeds the bucket's burst, so

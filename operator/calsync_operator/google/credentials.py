@@ -1,6 +1,6 @@
 """OAuth credentials from a Secret's token JSON, refreshed through a configurable token URI.
 
-The Secret holds what google-auth's ``Credentials.to_json()`` writes (DESIGN §2). Three things
+The Secret holds what google-auth's ``Credentials.to_json()`` writes (docs/design.md §2). Three things
 google-auth does not do for us are handled here:
 
 - the token URI: ``from_authorized_user_info`` always points at Google; we honour

@@ -1,7 +1,7 @@
 """Where Google lives and how hard we may hit it, read once from the environment.
 
 Everything that points at Google (API root, batch URI, token URI) is configurable so the same
-adapter talks to the shipped emulator in tests, the demo and benchmarks (DESIGN §5, §7).
+adapter talks to the shipped emulator in tests, the demo and benchmarks (docs/design.md §5, §7).
 google-api-python-client ignores ``api_endpoint`` for batches, so the batch URI is derived here
 and passed explicitly.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from calsync_operator.errors import SettingsError
 
 GOOGLE_API_ROOT = "https://www.googleapis.com/"
 DEFAULT_RATE_PER_MINUTE = 500  # Google allows 600/min per user per project: keep headroom.
@@ -24,8 +26,6 @@ ENV_RATE_PER_MINUTE = "CALSYNC_RATE_PER_MINUTE"
 ENV_BATCH_SIZE = "CALSYNC_GOOGLE_BATCH_SIZE"
 
 
-class SettingsError(ValueError):
-    """A Google setting in the environment that cannot be used; the message names the variable."""
 
 
 @dataclass(frozen=True)

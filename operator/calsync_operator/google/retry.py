@@ -1,4 +1,4 @@
-"""When to retry a Google call, and how long to wait: decided by Google's ``reason`` (DESIGN §5).
+"""When to retry a Google call, and how long to wait: decided by Google's ``reason`` (docs/design.md §5).
 
 The decision is the pure table in ``reasons`` (tested on plain data). tenacity runs the loop:
 exponential backoff with full jitter for rate limits and 5xx, never shorter than Retry-After;
@@ -93,7 +93,7 @@ def error_from_response(status: int, headers: Any, content: bytes | str | None) 
     return google_error(status, reason, message, retry_after)
 
 
-def is_retryable(exc: BaseException) -> bool:
+def resend_within_call(exc: BaseException) -> bool:
     return isinstance(exc, GoogleError) and decide(exc.status, exc.reason) is Verdict.RETRY
 
 
@@ -164,7 +164,7 @@ def retrying(
         )
 
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception(is_retryable),
+        retry=tenacity.retry_if_exception(resend_within_call),
         wait=_WaitGoogle(policy, random or random_module.random),
         stop=tenacity.stop_after_attempt(policy.max_attempts) | _StopOnLongRetryAfter(policy),
         before_sleep=before_sleep,

@@ -1,6 +1,8 @@
-"""The operator's and the people's connection to Kubernetes.
+"""Kubernetes for every role: one way to log in, and the operator's own calls.
 
-``connect``: the kubeconfig (or in-cluster) login that the commands for people use;
-``client``: the operator's own calls — the CalendarSync status patch, token Secrets, Events.
-Nothing here knows how a pass works; the controller decides what to write.
+``connect``: ``load_configuration`` — a Pod's ServiceAccount, else the kubeconfig — used by the
+operator, the webhook and the commands for people, plus ``connect`` with the one-line errors a
+person at a terminal needs; ``client``: the operator's calls outside kopf — the CalendarSync
+status patch, token Secrets and their write-back. Nothing here knows how a pass works; the
+controller decides what to write.
 """

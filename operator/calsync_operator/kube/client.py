@@ -8,7 +8,7 @@ CalendarSync's own namespace, and writing a rotated refresh token back. The clie
 every call runs in a thread. Secret values are never logged or put into exceptions.
 
 kopf and this adapter log in with the same ``kubernetes.client.Configuration``
-(``load_configuration``), so both talk to the same cluster as the same identity.
+(``kube.connect.load_configuration``), so both talk to the same cluster as the same identity.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import kopf
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
@@ -54,27 +54,6 @@ class SecretData:
 
     def __repr__(self) -> str:  # never print values
         return f"SecretData({self.namespace}/{self.name}, keys={sorted(self.data)})"
-
-
-def load_configuration(kubeconfig: str | None = None) -> client.Configuration:
-    """In-cluster when running in a Pod (and no kubeconfig is given), else the kubeconfig."""
-    configuration = client.Configuration()
-    if kubeconfig is None:
-        try:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            return configuration
-        except config.ConfigException:
-            pass
-    try:
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, client_configuration=configuration
-        )
-    except (config.ConfigException, OSError) as exc:
-        raise KubeError(
-            f"No Kubernetes credentials: not in a cluster and no usable kubeconfig ({exc}). "
-            "Set KUBECONFIG or pass --kubeconfig."
-        ) from None
-    return configuration
 
 
 def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:

@@ -1,10 +1,11 @@
-"""How the people-facing commands (``auth``, ``check``) reach Kubernetes, and what they say when
-they cannot.
+"""How every role reaches Kubernetes: one loader for the operator, the webhook and the commands.
 
-The operator and the webhook have their own loaders that fail at start-up; a person at a
-terminal needs more: which kubeconfig and context were tried, the namespace the current
-context points at (``kubectl``'s default), and one line instead of the official client's
-multi-line ``ApiException`` or urllib3's retry traceback.
+``load_configuration``: in a Pod (and no kubeconfig or context asked for) its ServiceAccount,
+else the kubeconfig — the same rules ``kubectl`` follows. The operator and the webhook fail at
+start-up when it finds nothing; a person at a terminal (``connect``: ``auth``, ``check``) also
+gets which kubeconfig and context were tried, the namespace the current context points at
+(``kubectl``'s default), and one line instead of the official client's multi-line
+``ApiException`` or urllib3's retry traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from calsync_operator.errors import CliError
 
 if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
+    from kubernetes.client import ApiClient, Configuration
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 REQUEST_TIMEOUT = 15.0
@@ -59,21 +60,26 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None, *, hint: str | None = None) -> Cluster:
-    """In a Pod (and no kubeconfig or context asked for): its ServiceAccount; else the kubeconfig."""
+class NoKubeConfig(Exception):
+    """Neither a Pod's ServiceAccount nor a usable kubeconfig; the message says what was tried."""
+
+
+def load_configuration(
+    kubeconfig: str | None = None, context: str | None = None
+) -> tuple[Configuration, str]:
+    """The client configuration and its namespace (a Pod's own, else the context's, else
+    "default"). In a Pod (and no kubeconfig or context asked for): its ServiceAccount; else the
+    kubeconfig (``$KUBECONFIG`` or ``~/.kube/config`` when none is given)."""
     from kubernetes import client, config
 
     configuration = client.Configuration()
-    # The client retries a refused connection three times by default; a person waits for one.
-    configuration.retries = 1
     if kubeconfig is None and context is None:
         try:
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         except config.ConfigException:
             pass
         else:
-            namespace = os.environ.get("POD_NAMESPACE") or _read_service_account_namespace()
-            return Cluster(client.ApiClient(configuration), namespace, configuration.host)
+            return configuration, os.environ.get("POD_NAMESPACE") or _read_service_account_namespace()
     path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
     try:
         config.load_kube_config(  # type: ignore[no-untyped-call]
@@ -83,11 +89,24 @@ def connect(kubeconfig: str | None = None, context: str | None = None, *, hint: 
         if context is not None:
             active = next((c for c in contexts if c.get("name") == context), active)
     except (config.ConfigException, OSError) as exc:
-        raise CliError(
-            f"no usable Kubernetes configuration: not in a cluster, and {path}: {_first_line(exc)}",
-            hint=hint or "set KUBECONFIG or pass --kubeconfig (kubectl must work with it)",
+        raise NoKubeConfig(
+            f"no usable Kubernetes configuration: not in a cluster, and {path}: {_first_line(exc)}"
         ) from None
-    namespace = str(((active or {}).get("context") or {}).get("namespace") or "default")
+    return configuration, str(((active or {}).get("context") or {}).get("namespace") or "default")
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None, *, hint: str | None = None) -> Cluster:
+    """``load_configuration`` for a person at a terminal: one line and a hint when it fails."""
+    from kubernetes import client
+
+    try:
+        configuration, namespace = load_configuration(kubeconfig, context)
+    except NoKubeConfig as exc:
+        raise CliError(
+            str(exc), hint=hint or "set KUBECONFIG or pass --kubeconfig (kubectl must work with it)"
+        ) from None
+    # The client retries a refused connection three times by default; a person waits for one.
+    configuration.retries = 1
     return Cluster(client.ApiClient(configuration), namespace, configuration.host)
 
 

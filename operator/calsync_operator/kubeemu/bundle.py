@@ -1,6 +1,6 @@
 """Where the CalendarSync CRD comes from when the emulator boots.
 
-``crds/calendarsync.yaml`` at the repository root is the single source of the CRD (DESIGN §1). An
+``crds/calendarsync.yaml`` at the repository root is the single source of the CRD (docs/design.md §1). An
 installed package has no repository around it, so a copy ships as package data
 (``kubeemu/crds/``); ``tests/kube/test_bundle.py`` keeps the copy equal to the source. From a
 source checkout (editable install) the repository file wins, so a CRD edit is tested at once.

@@ -212,7 +212,8 @@ class KubeEmulator(Objects):
     def kopf_vault(self) -> Any:
         """A pre-filled ``kopf`` credentials vault: pass as ``kopf.operator(vault=...)``."""
         import kopf
-        from kopf._cogs.structs import credentials
+
+        from calsync_operator.kubeemu.internals import credentials
 
         return credentials.Vault(
             {"kubeemu": kopf.ConnectionInfo(server=self.url, default_namespace="default")}

@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 
 import aiohttp.web
-from kmock._internal import enums, references, rendering
 
+from calsync_operator.kubeemu.internals import enums, references, rendering
 from calsync_operator.kubeemu.paths import ApiPath, parse_api_path
 
 

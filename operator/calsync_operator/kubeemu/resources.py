@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kmock._internal import k8s_views, references
+from calsync_operator.kubeemu.internals import k8s_views, references
 
 # Built-ins that have a status subresource but no metadata.generation in a real cluster.
 _NO_GENERATION = {

@@ -16,11 +16,11 @@ from typing import Any
 
 import aiohttp.web
 import attrs
-from kmock._internal import dsl, filtering, k8s, references, rendering
 from typing_extensions import override
 
 from calsync_operator.kubeemu import errors, tables
 from calsync_operator.kubeemu.intake import header, parse_request
+from calsync_operator.kubeemu.internals import dsl, filtering, k8s, references, rendering
 from calsync_operator.kubeemu.resources import ResourceType
 from calsync_operator.kubeemu.selectors import SelectorError, compile_selectors
 from calsync_operator.kubeemu.store import CRD_KEY, Store

@@ -12,9 +12,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from kmock._internal import rendering
-
 from calsync_operator.kubeemu import errors
+from calsync_operator.kubeemu.internals import rendering
 from calsync_operator.kubeemu.resources import ResourceType
 from calsync_operator.kubeemu.store import Store, WatchEvent
 

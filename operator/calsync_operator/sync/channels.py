@@ -1,4 +1,4 @@
-"""Google push channels: when a source needs a new one, when the old one goes (DESIGN §3, §5).
+"""Google push channels: when a source needs a new one, when the old one goes (docs/design.md §3, §5).
 
 Channels cannot be renewed: a new channel (new id, new token) is created while the old one still
 delivers, the status names both (``channel`` and ``previousChannel``) so the webhook accepts
@@ -17,48 +17,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from calsync_operator.api.conditions import format_time
 from calsync_operator.api.names import token_hash
-from calsync_operator.api.times import parse_time
+from calsync_operator.api.status import ChannelRecord
 from calsync_operator.sync.port import CalendarClient, GoogleError
 
 TOKEN_BYTES = 32  # 43 url-safe characters; Google allows 256
-
-
-@dataclass(frozen=True)
-class ChannelRecord:
-    """A channel as status records it: enough to route pushes and to stop it, never the token."""
-
-    id: str
-    resource_id: str
-    expiration: datetime
-    token_hash: str
-
-    def to_status(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "resourceId": self.resource_id,
-            "expiration": format_time(self.expiration),
-            "tokenHash": self.token_hash,
-        }
-
-    @classmethod
-    def from_status(cls, raw: Any) -> ChannelRecord | None:
-        """The record in ``status.sources[].channel``; None when absent or unreadable."""
-        if not isinstance(raw, dict) or not raw.get("id"):
-            return None
-        try:
-            expiration = parse_time(str(raw.get("expiration", "")))
-        except ValueError:
-            expiration = datetime.fromtimestamp(0, UTC)  # unreadable: treat as expired, replace it
-        return cls(
-            id=str(raw["id"]),
-            resource_id=str(raw.get("resourceId", "")),
-            expiration=expiration,
-            token_hash=str(raw.get("tokenHash", "")),
-        )
 
 
 @dataclass(frozen=True)
@@ -140,7 +104,7 @@ def open_channel(
 def close_channel(client: CalendarClient, record: ChannelRecord) -> None:
     """Stop a channel. Blocking: call it through ``asyncio.to_thread``.
 
-    The adapter already retries retryable errors a bounded number of times (DESIGN §5); a second
+    The adapter already retries retryable errors a bounded number of times (docs/design.md §5); a second
     loop here would multiply them. A channel Google no longer knows (404) is already stopped.
     Anything else is raised: the caller decides whether to give up (deletion must never hang).
     """

@@ -1,10 +1,10 @@
 """One sync pass for one source: the sync-token state machine around plan → guard → execute.
 
-State is plain data handed in and returned (``SourceState``; the operator keeps it in
-``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
+State is plain data handed in and returned (``api.status.SourceStatus``: the operator keeps it
+in ``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
 passes None after a restart: one listing of the target rebuilds it). Nothing touches local disk.
 
-The machine (DESIGN §4): no token → full listing in the window → sweep → store nextSyncToken;
+The machine (docs/design.md §4): no token → full listing in the window → sweep → store nextSyncToken;
 token → incremental listing; 410 (``SyncTokenExpired``) → full listing and sweep. The new token
 is stored only when the pass is settled, so a crash, an abort, a retryable write failure or a
 tripped delete guard leaves the old token in place and the next pass sees the same changes
@@ -18,16 +18,16 @@ place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from calsync_operator.api.conditions import format_time
-from calsync_operator.api.names import TAG_SOURCE, copy_event_id, source_key
+from calsync_operator.api.names import TAG_SOURCE, copy_event_id
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
+from calsync_operator.api.status import Counts, SourceStatus
 from calsync_operator.sync.copyindex import CopyIndex
-from calsync_operator.sync.executor import Counts, ExecutionReport, PlanExecutor
+from calsync_operator.sync.executor import ExecutionReport, PlanExecutor
 from calsync_operator.sync.filters import outside_window, skip_reason, window_bounds
 from calsync_operator.sync.planner import (
     DeleteGuard,
@@ -36,54 +36,12 @@ from calsync_operator.sync.planner import (
     plan_source_changes,
     sweep_candidates,
 )
-from calsync_operator.sync.port import CalendarClient, Event, SyncTokenExpired
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What survives between passes for one source (``status.sources[]`` minus push fields)."""
-
-    calendar_id: str
-    sync_token: str | None = field(default=None, repr=False)
-    last_sync_time: str | None = None
-    last_full_sync_time: str | None = None
-    counts: Counts = field(default_factory=Counts)
-    last_error: str | None = None
-
-    @property
-    def key(self) -> str:
-        return source_key(self.calendar_id)
-
-    def to_status(self) -> dict[str, Any]:
-        return {
-            "calendarId": self.calendar_id,
-            "key": self.key,
-            "syncToken": self.sync_token,
-            "lastSyncTime": self.last_sync_time,
-            "lastFullSyncTime": self.last_full_sync_time,
-            "counts": self.counts.as_status(),
-            "lastError": self.last_error,
-        }
-
-    @classmethod
-    def from_status(cls, calendar_id: str, status: Mapping[str, Any] | None) -> SourceState:
-        """The state for ``calendar_id`` from its ``status.sources[]`` item (None: never synced)."""
-        if not status or status.get("calendarId") != calendar_id:
-            return cls(calendar_id)
-        counts = status.get("counts") or {}
-        return cls(
-            calendar_id=calendar_id,
-            sync_token=status.get("syncToken") or None,
-            last_sync_time=status.get("lastSyncTime"),
-            last_full_sync_time=status.get("lastFullSyncTime"),
-            counts=Counts(*(int(counts.get(k, 0)) for k in ("created", "updated", "deleted", "skipped"))),
-            last_error=status.get("lastError"),
-        )
+from calsync_operator.sync.port import CalendarClient, Event, ListResult, SyncTokenExpired
 
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    state: SourceState
+    state: SourceStatus
     index: CopyIndex
     plan: Plan  # what was decided (before the guard held deletions back)
     report: ExecutionReport | None  # None for a dry run
@@ -185,52 +143,47 @@ def _exceptions_of_recopied_series(
     return found
 
 
-def sync_source(
-    *,
+def _list_changes(
+    source_client: CalendarClient,
     spec: CalendarSyncSpec,
     source: Source,
-    state: SourceState,
-    source_client: CalendarClient,
-    target_client: CalendarClient | None,
-    index: CopyIndex | None = None,
-    now: datetime | None = None,
-    confirm_delete: bool = False,
-    force_full: bool = False,
-    batch_size: int = 1000,
-    between_batches: Callable[[], None] | None = None,
-) -> SyncOutcome:
-    """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
-
-    ``force_full`` re-lists the window (the operator passes it after a spec change, so that a
-    new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
-    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation).
-    """
-    now = now or datetime.now(UTC)
-    copying = spec.delivery is Delivery.COPY
-    if index is None:
-        if copying and target_client is not None:
-            index = load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
-        else:
-            index = CopyIndex(source.calendar_id)
+    state: SourceStatus,
+    now: datetime,
+    *,
+    force_full: bool,
+) -> tuple[ListResult, bool]:
+    """The source's changes since the sync token, or the whole window (then True): without a
+    token, when asked, or when Google expired the token (410)."""
     single_events = spec.recurring is RecurringMode.INSTANCES
-    full = force_full or not state.sync_token
-    listing = None
-    if not full:
+    if not force_full and state.sync_token:
         try:
             listing = source_client.list_events(
                 source.calendar_id, sync_token=state.sync_token, single_events=single_events
             )
+            return listing, False
         except SyncTokenExpired:
-            full = True
-    if listing is None:
-        low, high = window_bounds(spec.filters.window, now)
-        listing = source_client.list_events(
-            source.calendar_id,
-            time_min=format_time(low),
-            time_max=format_time(high),
-            single_events=single_events,
-        )
-    changed = list(listing.events)
+            pass
+    low, high = window_bounds(spec.filters.window, now)
+    listing = source_client.list_events(
+        source.calendar_id, time_min=format_time(low), time_max=format_time(high), single_events=single_events
+    )
+    return listing, True
+
+
+def _complete_changes(
+    source_client: CalendarClient,
+    spec: CalendarSyncSpec,
+    source: Source,
+    index: CopyIndex,
+    changed: list[Event],
+    now: datetime,
+    *,
+    full: bool,
+) -> tuple[list[Event], set[str]]:
+    """What the planner needs beyond the listing: series still alive outside the window (a
+    sweep), occurrences a deleted series dropped, exceptions of a series copied again."""
+    copying = spec.delivery is Delivery.COPY
+    single_events = spec.recurring is RecurringMode.INSTANCES
     alive: set[str] = set()
     deleting_copies = copying and spec.source_cleanup is SourceCleanup.KEEP
     if full:
@@ -242,6 +195,40 @@ def sync_source(
     elif copying:  # on a full pass, the listing holds every exception in the window
         # Listed events come last: the later entry of an id wins in the planner.
         changed = _exceptions_of_recopied_series(source_client, source, index, changed, spec, now) + changed
+    return changed, alive
+
+
+def sync_source(
+    *,
+    spec: CalendarSyncSpec,
+    source: Source,
+    state: SourceStatus,
+    source_client: CalendarClient,
+    target_client: CalendarClient | None,
+    now: datetime,
+    index: CopyIndex | None = None,
+    confirm_delete: bool = False,
+    force_full: bool = False,
+    batch_size: int = 1000,
+    between_batches: Callable[[], None] | None = None,
+) -> SyncOutcome:
+    """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
+
+    ``force_full`` re-lists the window (the operator passes it after a spec change, so that a
+    new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
+    lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation). ``index``: the copy
+    index the previous pass returned; None after a restart (one listing of the target rebuilds it).
+    """
+    copying = spec.delivery is Delivery.COPY
+    if index is None:
+        index = (
+            load_copy_index(target_client, spec.target.calendar_id, source.calendar_id)
+            if copying and target_client is not None
+            else CopyIndex(source.calendar_id)
+        )
+    listing, full = _list_changes(source_client, spec, source, state, now, force_full=force_full)
+    events = list(listing.events)
+    changed, alive = _complete_changes(source_client, spec, source, index, events, now, full=full)
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
     guard = judge_deletes(plan, index, spec.max_delete_fraction)
     held = guard.tripped and not confirm_delete

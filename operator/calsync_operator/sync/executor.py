@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from calsync_operator.api.status import Counts
 from calsync_operator.sync.copyindex import CopyIndex
 from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
 from calsync_operator.sync.port import CalendarClient, GoogleError, WriteKind, WriteOp
@@ -25,35 +26,10 @@ MAX_BATCH = 1000  # Google's limit of calls per batch request
 
 
 @dataclass(frozen=True)
-class Counts:
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    skipped: int = 0
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(
-            self.created + other.created,
-            self.updated + other.updated,
-            self.deleted + other.deleted,
-            self.skipped + other.skipped,
-        )
-
-    def as_status(self) -> dict[str, int]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "skipped": self.skipped,
-        }
-
-
-@dataclass(frozen=True)
 class OpResult:
     op: PlannedOp
     ok: bool
-    error: GoogleError | None = None
-    attempted: bool = True  # False: an original kept because its copy was not confirmed
+    error: GoogleError | None = None  # None on a failure: not attempted (its copy was not confirmed)
 
 
 @dataclass
@@ -118,7 +94,7 @@ class PlanExecutor:
 
     def run(self, plan: Plan) -> ExecutionReport:
         skips = [op for op in plan.ops if op.kind is OpKind.SKIP]
-        self.report.results.extend(OpResult(op, ok=True, attempted=False) for op in skips)
+        self.report.results.extend(OpResult(op, ok=True) for op in skips)
         copies = [op for op in plan.ops if op.kind in (OpKind.INSERT, OpKind.UPDATE, OpKind.DELETE)]
         invites = plan.of(OpKind.INVITE)
         self.phase([op for op in copies if not op.on_instance], self.target_client)
@@ -129,7 +105,7 @@ class PlanExecutor:
             if all(key in self.confirmed for key in op.requires):
                 ready.append(op)
             else:
-                self.report.results.append(OpResult(op, ok=False, attempted=False))
+                self.report.results.append(OpResult(op, ok=False))
         self.phase(ready, self.source_client)
         return self.report
 

@@ -1,6 +1,6 @@
 """The sync decision as a pure function: (source changes, existing copies, spec) → a Plan.
 
-No I/O happens here, so every rule of DESIGN §4 is tested on plain dicts: deterministic copy
+No I/O happens here, so every rule of docs/design.md §4 is tested on plain dicts: deterministic copy
 ids, render hashes (an unchanged event plans nothing), loop prevention and filters (skips with
 a reason; a copy whose event became filtered out is deleted), recurring series (exceptions
 are written onto the copied series' occurrence ids, after the series itself), invite
@@ -14,7 +14,6 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, copy_event_id, instance_id
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
@@ -23,7 +22,6 @@ from calsync_operator.sync.filters import SkipReason, outside_window, skip_reaso
 from calsync_operator.sync.port import Event
 from calsync_operator.sync.render import invite_patch, render_copy
 
-PLAN_SUMMARY_LIMIT = 20
 # Small passes never trip the guard: deleting 1 of 3 copies is a user deleting an event,
 # not a mass deletion (the guard exists for revoked access, emptied calendars, bad filters).
 GUARD_MIN_DELETES = 5
@@ -75,21 +73,6 @@ class Plan:
 
     def without_copy_deletes(self) -> Plan:
         return Plan(tuple(op for op in self.ops if not op.deletes_copy))
-
-    def summary(self, limit: int = PLAN_SUMMARY_LIMIT) -> dict[str, Any]:
-        """What a dry run puts in status: counts and the first operations (titles as rendered,
-        so ``busy`` privacy holds here too)."""
-        operations: list[dict[str, str]] = []
-        for op in [op for op in self.ops if op.kind is not OpKind.SKIP][:limit]:
-            item = {"op": op.kind.value, "sourceEventId": op.source_event_id}
-            if op.copy_id:
-                item["copyId"] = op.copy_id
-            if op.body is not None and "summary" in op.body:
-                item["title"] = str(op.body["summary"])
-            if op.reason:
-                item["reason"] = op.reason
-            operations.append(item)
-        return {"counts": self.counts(), "operations": operations}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ class Verdict(StrEnum):
 
 
 def decide(status: int, reason: str) -> Verdict:
-    """The retry table (DESIGN §5)."""
+    """The retry table (docs/design.md §5)."""
     if reason in QUOTA_REASONS:
         return Verdict.QUOTA
     if status == 429 or reason in RATE_LIMIT_REASONS or status in SERVER_STATUSES:

@@ -6,7 +6,7 @@ that renders the same body knows the copy is current and writes nothing.
 
 Rendering is also where privacy is enforced: in ``busy`` mode nothing but the time, the
 free/busy flag and our tags leaves the source calendar. Attendees and conference data are
-never copied (copies must never send invitations; DESIGN §4).
+never copied (copies must never send invitations; docs/design.md §4).
 """
 
 from __future__ import annotations

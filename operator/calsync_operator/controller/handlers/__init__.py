@@ -20,7 +20,7 @@ from __future__ import annotations
 import kopf
 from kubernetes import client
 
-from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.api.names import GROUP, PART_OF_LABEL, PART_OF_VALUE, PLURAL, VERSION
 from calsync_operator.controller.handlers import resource, secrets, sharding, worker
 from calsync_operator.controller.rules.shard import Shard
 from calsync_operator.kube.client import connection_info
@@ -43,7 +43,7 @@ def build_registry(
         async def login(**_: object) -> kopf.ConnectionInfo:
             return connection_info(configuration)
 
-    part_of = {secrets.PART_OF_LABEL: secrets.PART_OF_VALUE}
+    part_of = {PART_OF_LABEL: PART_OF_VALUE}
     kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.secret_versions)
     mine = shard or Shard()
     owned = sharding.owned_filter(mine)

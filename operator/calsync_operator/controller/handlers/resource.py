@@ -2,75 +2,58 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 import kopf
 
 from calsync_operator import metrics
-from calsync_operator.api.conditions import ConditionType, ReadyReason, set_condition
-from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION
 from calsync_operator.api.spec import CalendarSyncSpec, SpecError, parse_spec
 from calsync_operator.controller.handlers.secrets import index_lookup
-from calsync_operator.controller.memory import (
-    OperatorContext,
-    ResourceMemory,
-    operator_context,
-    resource_memory,
-)
-from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
-from calsync_operator.controller.rules.triggers import pending_pushes, requested_at
-from calsync_operator.controller.sync_pass import announce, run_pass, shard_label, write_status
+from calsync_operator.controller.memory import operator_context, resource_memory
+from calsync_operator.controller.rules.pass_request import ObjectRef
+from calsync_operator.controller.rules.triggers import Observed, reconcile_request
+from calsync_operator.controller.sync_pass import report_invalid_spec, run_pass
 from calsync_operator.controller.teardown import tear_down
 
 DELETE_RETRIES = 5
+CONFLICT_MESSAGE = "Another replica wrote the status meanwhile: syncing again from it"
 
 
 async def reconcile(
     *,
     body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
     name: str,
     namespace: str | None,
     memo: kopf.Memo,
     reason: str,
-    logger: kopf.Logger,
     secret_versions: kopf.Index[tuple[str, str], str] | None = None,  # kopf passes the index
     old: Any = None,  # on a change: the previous spec (or body essence, for the resume handler)
     **_: Any,
 ) -> None:
     """Create, resume, spec change: one pass over every source (a full listing on spec change)."""
     ctx, mem = operator_context(memo), resource_memory(memo)
-    obj = object_ref(body, meta, status, name, namespace)
-    remember_old_sources(mem, old)
-    parsed = await parse_or_report(ctx, mem, obj, spec)
+    mem.remember_sources(previous_spec(old))
     async with mem.lock:
-        current = mem.current_status(status)
-        annotations = dict(meta.annotations)
-        # A spec change re-lists every source, so a new rendering reaches every existing copy.
-        seen = current.get("observedGeneration")
-        spec_changed = seen is not None and seen != obj.generation
-        request = PassRequest(
-            reason=str(reason),
-            pushes=pending_pushes(parsed, annotations, current, mem.handled_pushes),
-            requested_at=requested_at(annotations, current, mem.handled_request_at),
-            force_full=spec_changed,
-            confirm_delete=CONFIRM_DELETE_ANNOTATION in annotations,
-            reread_secrets=True,
+        obj = ObjectRef.of(body, name, namespace)
+        current = mem.current_status(obj.status)
+        try:
+            parsed = parse_spec(dict(body.spec))
+        except SpecError as exc:
+            if not await report_invalid_spec(ctx, mem, obj, str(exc)):
+                raise kopf.TemporaryError(CONFLICT_MESSAGE, delay=1) from None
+            raise kopf.PermanentError(f"Invalid spec: {exc}") from None
+        signals = mem.signals(current, ctx.now())
+        observed = Observed(parsed, dict(body.meta.annotations), current)
+        request = reconcile_request(observed, signals, reason=str(reason), generation=obj.generation)
+        result = await run_pass(
+            ctx, mem, obj, parsed, request, index_lookup(secret_versions), retry_here=False
         )
-        result = await run_pass(ctx, mem, obj, parsed, request, index_lookup(secret_versions))
-        if not result.conflict:
-            remember_handled(mem, request)
-        schedule_poll(ctx, mem, parsed, first=mem.next_poll is None)
     mem.wake.set()  # the worker re-checks: pushes may have arrived during this pass
     if result.conflict:
         # Another replica wrote a newer status (a reshard's overlap): pass again from it, so
         # that this generation is recorded as observed and the worker may take over.
-        raise kopf.TemporaryError("Another replica wrote the status meanwhile: syncing again", delay=1)
+        raise kopf.TemporaryError(CONFLICT_MESSAGE, delay=1)
     if result.retry_after is not None:
         raise kopf.TemporaryError("Google asked to retry later (see status)", delay=result.retry_after)
 
@@ -83,9 +66,6 @@ async def wake(*, memo: kopf.Memo, **_: Any) -> None:
 async def delete(
     *,
     body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    status: kopf.Status,
     name: str,
     namespace: str | None,
     memo: kopf.Memo,
@@ -95,9 +75,9 @@ async def delete(
 ) -> None:
     """Stop channels, delete copies with ``onDelete: deleteCopies``, then let kopf release us."""
     ctx, mem = operator_context(memo), resource_memory(memo)
-    obj = object_ref(body, meta, status, name, namespace)
+    obj = ObjectRef.of(body, name, namespace)
     try:
-        parsed = parse_spec(dict(spec))
+        parsed = parse_spec(dict(body.spec))
     except SpecError:
         logger.warning("The spec is invalid: nothing to clean up that the operator can find")
         return
@@ -118,76 +98,16 @@ async def delete(
         kopf.warn(body, reason="CleanupIncomplete", message=message)
 
 
-async def parse_or_report(
-    ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, spec: Mapping[str, Any]
-) -> CalendarSyncSpec:
-    """The typed spec; for a bad one, Ready=False InvalidSpec and kopf.PermanentError."""
-    try:
-        return parse_spec(dict(spec))
-    except SpecError as exc:
-        current = mem.current_status(obj.status)
-        conditions = set_condition(
-            current.get("conditions"),
-            ConditionType.READY,
-            False,
-            ReadyReason.INVALID_SPEC,
-            str(exc),
-            obj.generation,
-            ctx.now(),
-        )
-        desired = {
-            **current,
-            "conditions": conditions,
-            "observedGeneration": obj.generation,
-            "shard": shard_label(ctx),
-        }
-        if not await write_status(ctx, mem, obj, current, desired):
-            raise kopf.TemporaryError(
-                "Another replica wrote the status meanwhile: checking again", delay=1
-            ) from None
-        await announce(ctx, obj, current.get("conditions"), conditions, [])
-        raise kopf.PermanentError(f"Invalid spec: {exc}") from None
-
-
-def remember_old_sources(mem: ResourceMemory, old: Any) -> None:
-    """The Secrets of the previous spec's sources. A source removed from the spec must have its
-    channel stopped with its own credentials, which only the old spec names when the operator
-    did not sync it since it started (e.g. the spec was edited while the operator was down)."""
+def previous_spec(old: Any) -> CalendarSyncSpec | None:
+    """The spec before a change. A source removed from the spec must have its channel stopped
+    with its own credentials, which only the old spec names when the operator did not sync it
+    since it started (e.g. the spec was edited while the operator was down)."""
     if not isinstance(old, Mapping):
-        return
+        return None
     # The spec-field handler gets the old spec; the resume handler the old essence of the body.
     nested = old.get("spec")
     raw: Mapping[str, Any] = nested if isinstance(nested, Mapping) else old
     try:
-        previous = parse_spec(dict(raw))
+        return parse_spec(dict(raw))
     except SpecError:
-        return
-    for source in previous.sources:
-        mem.source_secrets.setdefault(source.key, source.credentials)
-
-
-def object_ref(
-    body: kopf.Body, meta: kopf.Meta, status: kopf.Status, name: str, namespace: str | None
-) -> ObjectRef:
-    generation = meta.get("generation")
-    return ObjectRef(
-        namespace=namespace or "",  # CalendarSyncs are namespaced: never empty in practice
-        name=name,
-        generation=int(generation) if generation is not None else None,
-        body=body,
-        status=dict(status),
-    )
-
-
-def remember_handled(mem: ResourceMemory, request: PassRequest) -> None:
-    mem.handled_pushes.update(request.pushes)
-    if request.requested_at:
-        mem.handled_request_at = request.requested_at
-
-
-def schedule_poll(ctx: OperatorContext, mem: ResourceMemory, spec: CalendarSyncSpec, *, first: bool) -> None:
-    """The next poll: a pollInterval after this pass; the first one at a random point within it,
-    so CalendarSyncs created together do not poll Google together forever."""
-    interval = ctx.settings.poll_seconds_override or float(spec.poll_interval_seconds)
-    delay = interval * random.uniform(0.5, 1.0) if first else interval
-    mem.next_poll = ctx.now() + timedelta(seconds=delay)
+        return None

@@ -17,9 +17,6 @@ import kopf
 from calsync_operator.controller.memory import operator_context
 from calsync_operator.controller.rules.pass_request import SecretVersion
 
-PART_OF_LABEL = "app.kubernetes.io/part-of"
-PART_OF_VALUE = "calsync"
-
 
 async def secret_versions(
     *, namespace: str | None, name: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any

@@ -1,4 +1,4 @@
-"""What a condition change tells people: Kubernetes Events and alert mails (DESIGN §3, §7).
+"""What a condition change tells people: Kubernetes Events and alert mails (docs/design.md §3, §7).
 
 Pure functions of the conditions before and after a pass. Both kinds of notice are sent on
 transitions only — a CalendarSync that stays broken for a week produces one Event and one mail,
@@ -24,8 +24,10 @@ from calsync_operator.api.conditions import (
     ConditionType,
     ReadyReason,
     condition_status,
+    failing,
     get_condition,
 )
+from calsync_operator.api.messages import MailMessage
 
 Conditions = Sequence[Mapping[str, Any]] | None
 
@@ -37,18 +39,6 @@ EVENT_CHANNEL_CREATED = "ChannelCreated"
 EVENT_CHANNEL_RENEWED = "ChannelRenewed"
 EVENT_CHANNEL_STOPPED = "ChannelStopped"
 EVENT_DELETES_CONFIRMED = "DeletesConfirmed"
-
-
-@dataclass(frozen=True)
-class MailMessage:
-    """An alert mail as plain data; ``mail.Mailer`` sends it (the adapter imports the core)."""
-
-    subject: str
-    body: str
-
-
-# Ready reasons that are states the user chose, not failures: no SyncFailed event for them.
-_NOT_FAILURES = frozenset({ReadyReason.SUSPENDED, ReadyReason.DRY_RUN, ReadyReason.SYNCING})
 
 
 @dataclass(frozen=True)
@@ -85,16 +75,6 @@ def condition_notices(before: Conditions, after: Conditions) -> list[Notice]:
     if guard is not None and condition_status(before, ConditionType.DELETE_GUARD) != TRUE:
         notices.append(Notice("Warning", EVENT_DELETE_GUARD, str(guard.get("message", ""))))
     return notices
-
-
-def failing(conditions: Conditions) -> bool:
-    """Ready is False for a failure (not for a state the user chose: suspended, dry run)."""
-    ready = get_condition(conditions, ConditionType.READY)
-    return (
-        ready is not None
-        and condition_status(conditions, ConditionType.READY) == FALSE
-        and ready.get("reason") not in _NOT_FAILURES
-    )
 
 
 def recovered(before: Conditions, after: Conditions) -> bool:

@@ -32,8 +32,21 @@ class PassRequest:
 
 @dataclass(frozen=True)
 class ObjectRef:
+    """The CalendarSync a pass works on, as a kopf handler saw it."""
+
     namespace: str
     name: str
     generation: int | None
     body: kopf.Body  # for posting Events
     status: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, body: kopf.Body, name: str, namespace: str | None) -> ObjectRef:
+        generation = body.meta.get("generation")
+        return cls(
+            namespace=namespace or "",  # CalendarSyncs are namespaced: never empty in practice
+            name=name,
+            generation=int(generation) if generation is not None else None,
+            body=body,
+            status=dict(body.status),
+        )

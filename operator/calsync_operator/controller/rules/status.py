@@ -19,82 +19,17 @@ second gets a conflict, re-reads, and syncs again from the newer status (docs/op
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from calsync_operator.api.conditions import format_time
+from calsync_operator.api.status import SourceStatus
 from calsync_operator.api.times import try_parse_time
-from calsync_operator.sync.channels import ChannelRecord
 from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
 
-COUNT_KEYS = ("created", "updated", "deleted", "skipped")
 REVISION = "revision"  # status.revision: incremented by every status write
 PLAN_OPERATIONS_LIMIT = 100  # the CRD's maxItems for status.plan.operations
-
-
-@dataclass(frozen=True)
-class SourceStatus:
-    """One ``status.sources[]`` item."""
-
-    calendar_id: str
-    key: str
-    sync_token: str = ""
-    last_sync_time: str | None = None
-    last_full_sync_time: str | None = None
-    last_handled_push: str | None = None
-    copies: int | None = None
-    counts: Mapping[str, int] = field(default_factory=dict)
-    last_error: str = ""
-    channel: ChannelRecord | None = None
-    previous_channel: ChannelRecord | None = None
-
-    def to_status(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"calendarId": self.calendar_id, "key": self.key}
-        if self.sync_token:
-            entry["syncToken"] = self.sync_token
-        if self.last_sync_time:
-            entry["lastSyncTime"] = self.last_sync_time
-        if self.last_full_sync_time:
-            entry["lastFullSyncTime"] = self.last_full_sync_time
-        if self.last_handled_push:
-            entry["lastHandledPush"] = self.last_handled_push
-        if self.copies is not None:
-            entry["copies"] = self.copies
-        entry["counts"] = {k: int(self.counts.get(k, 0)) for k in COUNT_KEYS}
-        if self.last_error:
-            entry["lastError"] = self.last_error[:4096]
-        if self.channel is not None:
-            entry["channel"] = self.channel.to_status()
-        if self.previous_channel is not None:
-            entry["previousChannel"] = self.previous_channel.to_status()
-        return entry
-
-    @classmethod
-    def from_status(cls, raw: Mapping[str, Any]) -> SourceStatus:
-        raw_counts = raw.get("counts")
-        counts: Mapping[str, Any] = raw_counts if isinstance(raw_counts, Mapping) else {}
-        copies = raw.get("copies")
-        return cls(
-            calendar_id=str(raw.get("calendarId", "")),
-            key=str(raw.get("key", "")),
-            sync_token=str(raw.get("syncToken", "") or ""),
-            last_sync_time=_text_or_none(raw.get("lastSyncTime")),
-            last_full_sync_time=_text_or_none(raw.get("lastFullSyncTime")),
-            last_handled_push=_text_or_none(raw.get("lastHandledPush")),
-            copies=int(copies) if isinstance(copies, int) else None,
-            counts={k: int(counts.get(k, 0) or 0) for k in COUNT_KEYS},
-            last_error=str(raw.get("lastError", "") or ""),
-            channel=ChannelRecord.from_status(raw.get("channel")),
-            previous_channel=ChannelRecord.from_status(raw.get("previousChannel")),
-        )
-
-
-def sources_by_key(status: Mapping[str, Any] | None) -> dict[str, SourceStatus]:
-    """The recorded per-source state, keyed by source key (what a restarted operator resumes from)."""
-    items = (status or {}).get("sources") or []
-    recorded = (SourceStatus.from_status(item) for item in items if isinstance(item, Mapping))
-    return {entry.key: entry for entry in recorded if entry.key}
 
 
 def build_status(
@@ -112,9 +47,7 @@ def build_status(
         "conditions": [dict(c) for c in conditions],
         "sourceCount": len(entries),
         "sources": [entry.to_status() for entry in entries],
-        "eventsSynced": sum(
-            int(e.counts.get("created", 0)) + int(e.counts.get("updated", 0)) for e in entries
-        ),
+        "eventsSynced": sum(e.counts.created + e.counts.updated for e in entries),
     }
     if generation is not None:
         status["observedGeneration"] = generation
@@ -192,10 +125,6 @@ def _merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict
 def _latest(times: Iterable[str | None]) -> str | None:
     parsed = [(moment, text) for text in times if text and (moment := try_parse_time(text)) is not None]
     return max(parsed, key=lambda pair: pair[0])[1] if parsed else None
-
-
-def _text_or_none(value: Any) -> str | None:
-    return str(value) if value else None
 
 
 def plan_status(

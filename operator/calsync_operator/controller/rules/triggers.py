@@ -18,8 +18,17 @@ from typing import Any
 
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, REQUESTED_AT_ANNOTATION, push_annotation
 from calsync_operator.api.spec import CalendarSyncSpec
+from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.rules.pass_request import PassRequest
-from calsync_operator.controller.rules.status import sources_by_key
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The object as a handler sees it: the parsed spec, the annotations, the status to start from."""
+
+    spec: CalendarSyncSpec
+    annotations: Mapping[str, str]
+    status: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ class Signals:
     guard_held: bool  # a delete guard is holding deletions back
     secrets_changed: bool
     next_poll: datetime | None
-    retry_at: datetime | None
+    retry_at: Mapping[str, datetime]  # source key → when its failed sync is tried again
     retire_at: Mapping[str, datetime]  # source key → when its previous channel's overlap ends
 
 
@@ -64,14 +73,26 @@ def requested_at(
     return value if value and value != last else None
 
 
-def next_request(
-    spec: CalendarSyncSpec,
-    annotations: Mapping[str, str],
-    status: Mapping[str, Any],
-    signals: Signals,
-    now: datetime,
-) -> PassRequest | None:
+def reconcile_request(
+    observed: Observed, signals: Signals, *, reason: str, generation: int | None
+) -> PassRequest:
+    """The pass of kopf's reconcile (create, resume, spec change): every source, Secrets re-read.
+    A spec change re-lists every source, so a new rendering reaches every existing copy."""
+    spec, annotations, status = observed.spec, observed.annotations, observed.status
+    seen = status.get("observedGeneration")
+    return PassRequest(
+        reason=reason,
+        pushes=pending_pushes(spec, annotations, status, signals.handled_pushes),
+        requested_at=requested_at(annotations, status, signals.handled_request_at),
+        force_full=seen is not None and seen != generation,
+        confirm_delete=CONFIRM_DELETE_ANNOTATION in annotations,
+        reread_secrets=True,
+    )
+
+
+def next_request(observed: Observed, signals: Signals, now: datetime) -> PassRequest | None:
     """The pass to run now, or None when nothing is due."""
+    spec, annotations, status = observed.spec, observed.annotations, observed.status
     if spec.suspend:
         return None  # the reconcile handler already stopped everything; only a spec change helps
     request_value = requested_at(annotations, status, signals.handled_request_at)
@@ -80,8 +101,7 @@ def next_request(
     pushes = pending_pushes(spec, annotations, status, signals.handled_pushes)
     confirm = CONFIRM_DELETE_ANNOTATION in annotations and signals.guard_held
     poll_due = signals.next_poll is not None and now >= signals.next_poll
-    retry_due = signals.retry_at is not None and now >= signals.retry_at
-    if request_value or confirm or poll_due or retry_due or signals.secrets_changed:
+    if request_value or confirm or poll_due or signals.secrets_changed:
         reason = (
             "requested-at"
             if request_value
@@ -89,8 +109,6 @@ def next_request(
             if confirm
             else "poll"
             if poll_due
-            else "retry"
-            if retry_due
             else "secret changed"
         )
         return PassRequest(
@@ -100,11 +118,13 @@ def next_request(
             confirm_delete=CONFIRM_DELETE_ANNOTATION in annotations,
             reread_secrets=poll_due or signals.secrets_changed,
         )
+    # Deadlines per source: only the sources whose moment came are synced.
+    retrying = {key for key, deadline in signals.retry_at.items() if now >= deadline}
     retiring = {key for key, deadline in signals.retire_at.items() if now >= deadline}
-    if pushes or retiring:
+    if pushes or retrying or retiring:
         return PassRequest(
-            reason="push" if pushes else "channel overlap ended",
-            sources=frozenset(pushes) | frozenset(retiring),
+            reason="push" if pushes else "retry" if retrying else "channel overlap ended",
+            sources=frozenset(pushes) | frozenset(retrying) | frozenset(retiring),
             pushes=pushes,
             confirm_delete=CONFIRM_DELETE_ANNOTATION in annotations,
         )
@@ -114,6 +134,8 @@ def next_request(
 def next_deadline(signals: Signals) -> datetime | None:
     """When the worker must look again even if nothing wakes it."""
     deadlines = [
-        d for d in (signals.next_poll, signals.retry_at, *signals.retire_at.values()) if d is not None
+        d
+        for d in (signals.next_poll, *signals.retry_at.values(), *signals.retire_at.values())
+        if d is not None
     ]
     return min(deadlines, default=None)
