@@ -93,6 +93,7 @@ async def run_pass(
     desired = _desired_status(scope, before, entries, outcomes)
     written = await write_status(ctx, mem, obj, before, desired)
     if written is None:
+        await _release_unrecorded_channels(scope, outcomes, recorded)
         return PassResult(outcomes, conflict=True)  # nothing recorded: pending work stays pending
     result = PassResult(outcomes)
     poll = ctx.settings.poll_seconds_override or float(spec.poll_interval_seconds)
@@ -114,6 +115,20 @@ async def _drop_removed_sources(scope: PassScope, recorded: Mapping[str, SourceS
         notices += step.notices if step is not None else []
     scope.mem.keep_credential_problems(scope.spec.secret_names())
     return notices
+
+
+async def _release_unrecorded_channels(
+    scope: PassScope, outcomes: Mapping[str, SourceOutcome], recorded: Mapping[str, SourceStatus]
+) -> None:
+    """A refused status write drops the channels this pass created with it: stop them, so that
+    no channel delivers pushes that no status names (the newer status keeps its own)."""
+    newer = sources_by_key(scope.mem.known_status).values()
+    kept = {c.id for e in [*newer, *recorded.values()] for c in e.channels()}
+    for source in scope.spec.sources:
+        outcome = outcomes.get(source.key)
+        channel = outcome.entry.channel if outcome is not None else None
+        if channel is not None and channel.id not in kept:
+            await scope.stop_channels(source.credentials, SourceStatus(source.calendar_id, channel=channel))
 
 
 async def _run_steps(
