@@ -167,6 +167,14 @@ class ShardWorld:
             self.names.append(f"cs-{n}")
         return self.names[first:]
 
+    def copy_secret(self, name: str, new_name: str) -> None:
+        """A second Secret with the same token (the same Google account under another name)."""
+        core = client.CoreV1Api(self.api)
+        data = core.read_namespaced_secret(name, self.namespace).data
+        labels = {"app.kubernetes.io/part-of": "calsync"}
+        meta = client.V1ObjectMeta(name=new_name, labels=labels)
+        core.create_namespaced_secret(self.namespace, client.V1Secret(metadata=meta, data=data))
+
     def edit(self, n: int, title: str) -> None:
         """A new event in source ``n``, the way a calendar app adds one: Google pushes."""
         add_event_via_google(self.emulator, source_calendar(n), f"rt-src-{n}", title)

@@ -142,6 +142,18 @@ def test_each_calendarsync_is_served_by_exactly_one_shard(world: ShardWorld) -> 
     changed = sorted(n for n, rv in versions.items() if after[n]["metadata"]["resourceVersion"] != rv)
     assert changed == ["cs-0"]
 
+    # A spec edit that names another target Secret moves the CalendarSync to that Secret's shard.
+    before = owners[1]
+    secret = next(f"moved-{k}" for k in range(100) if shard_of(f"{world.namespace}/moved-{k}", 3) != before)
+    world.copy_secret("tgt-1", secret)
+    world.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, world.namespace, PLURAL, "cs-1",
+        {"spec": {"target": {"credentials": {"secretRef": {"name": secret}}}}},
+    )  # fmt: skip
+    world.edit(1, "after the move")
+    moved = f"{shard_of(f'{world.namespace}/{secret}', 3)}/3"
+    until(lambda: settled(world) and world.objects()["cs-1"]["status"]["shard"] == moved, what="cs-1 moved")
+
 
 def test_a_killed_shard_restarts_and_nothing_is_lost_or_duplicated(world: ShardWorld) -> None:
     count = 8
