@@ -21,6 +21,11 @@ CalendarSync CRD from ``crds/calendarsync.yaml`` is installed (schema pruning an
 
 Fault injection goes through kmock's DSL on ``kube.server`` (reactions win over the store):
 ``kube.server["patch", kube.server.resource("calsync.dev", "v1alpha1", "calendarsyncs")] << 500``.
+
+``cluster`` — a real Kubernetes API for the whole session (``support.cluster``): a control plane
+started from ``KUBEBUILDER_ASSETS``, or the cluster of ``CALSYNC_TEST_KUBECONFIG``; tests that
+use it are skipped when there is neither. Mark such tests ``cluster``: the summary at the end
+counts how many ran, so a run where they silently skipped shows.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kubeemu import ThreadedKubeEmulator
+from support.cluster import SKIP_REASON, TestCluster, open_cluster
 
 
 @pytest.fixture
@@ -54,3 +61,31 @@ def emulator(_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
     _emulator_server.reset()
     yield _emulator_server
     _emulator_server.reset()
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[TestCluster]:
+    """The session's real Kubernetes API (see ``support.cluster``); skips without one."""
+    with open_cluster() as found:
+        if found is None:
+            pytest.skip(SKIP_REASON)
+        request.config.stash[_CLUSTER_ORIGIN] = found.origin
+        yield found
+
+
+_CLUSTER_ORIGIN = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    """One line: how many ``cluster`` tests passed, failed and were skipped, and on what."""
+    counts: dict[str, int] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        reports = terminalreporter.stats.get(outcome, [])
+        seen = {r.nodeid for r in reports if "cluster" in getattr(r, "keywords", {})}
+        if seen:
+            counts[outcome] = len(seen)
+    if not counts:
+        return
+    origin = terminalreporter.config.stash.get(_CLUSTER_ORIGIN, "none")
+    parts = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+    terminalreporter.write_sep("=", f"cluster tests: {parts} (cluster: {origin})")

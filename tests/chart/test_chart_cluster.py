@@ -1,42 +1,39 @@
-"""The chart on a real API server: every rendered manifest passes `kubectl apply
---dry-run=server`, and `helm install` creates every object and the CRD.
+"""The chart on a real API server, with the real ``helm`` binary: every rendered manifest passes
+``kubectl apply --dry-run=server``; ``helm install`` creates every object and the CRD;
+``helm upgrade`` to the same chart with changed values keeps CalendarSyncs and their status;
+``helm uninstall`` leaves the CRD and the CalendarSyncs (Helm never deletes ``crds/``).
 
-Runs only with ``CALSYNC_TEST_KUBECONFIG`` pointing at a disposable cluster (kind, k3s) and
-``kubectl`` on PATH. Helm itself is the library bundled in helm-python-sdk (no helm binary).
-Each run uses a release and a namespace of its own and removes both; the CRD stays installed,
-as it does after a real `helm uninstall`. Pods are not awaited: the image may not be pullable
-on a test cluster, and the objects are what this test is about.
+Runs on the session's cluster (the ``cluster`` fixture: the envtest control plane, or
+``CALSYNC_TEST_KUBECONFIG``). Each test uses a release and a namespace of its own. Pods are not
+awaited (envtest has no nodes, and the image may not be pullable): the objects are the subject.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import helm_python
 import pytest
 import yaml
 from chart_render import CHART_DIR
 
-from support.cluster import CLUSTER_MARKS, KUBECONFIG, kubectl, scratch_namespace
+from calsync_operator.api.names import FINALIZER
+from support.cluster import TestCluster
 
-pytestmark = CLUSTER_MARKS
+pytestmark = pytest.mark.cluster
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
+CRD_NAME = "crd/calendarsyncs.calsync.dev"
 
 
 @pytest.fixture(scope="module")
-def namespace() -> Iterator[str]:
-    with scratch_namespace("calsync-chart") as name:
+def namespace(cluster: TestCluster) -> Iterator[str]:
+    with cluster.scratch_namespace("calsync-chart") as name:
         yield name
-
-
-@pytest.fixture(scope="module")
-def helm(namespace: str) -> Iterator[helm_python.Config]:
-    with helm_python.Config(kubeconfig_path=KUBECONFIG, namespace=namespace) as config:
-        yield config
 
 
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -54,42 +51,147 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def _apply_dry_run(helm: helm_python.Config, namespace: str, values: dict[str, Any]) -> None:
-    """Render the chart with ``values`` and let the API server validate every manifest."""
-    with helm_python.Chart.load(CHART_DIR) as chart:
-        files = helm.render(chart, values, name="dryrun", namespace=namespace, is_install=True)
-    manifests = "\n---\n".join(text for path, text in sorted(files.items()) if not path.endswith("NOTES.txt"))
-    kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=manifests)
+def _apply_dry_run(cluster: TestCluster, namespace: str, values: dict[str, Any]) -> None:
+    """Render the chart with ``values`` (helm, against the cluster's capabilities) and let the
+    API server validate every manifest."""
+    rendered = cluster.helm_json(
+        "install", "dryrun", str(CHART_DIR), "-n", namespace, "--dry-run=server", values=values
+    )
+    cluster.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=rendered["manifest"])
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_rendered_manifests_pass_server_side_dry_run(
-    helm: helm_python.Config, namespace: str, scenario: str
+    cluster: TestCluster, namespace: str, scenario: str
 ) -> None:
-    _apply_dry_run(helm, namespace, SCENARIOS[scenario])
+    _apply_dry_run(cluster, namespace, SCENARIOS[scenario])
 
 
-def test_namespaced_rbac_passes_server_side_dry_run(helm: helm_python.Config, namespace: str) -> None:
+def test_namespaced_rbac_passes_server_side_dry_run(cluster: TestCluster, namespace: str) -> None:
     values = {"rbac": {"namespaced": True}, "watchNamespaces": [namespace], "check": {"enabled": True}}
-    _apply_dry_run(helm, namespace, values)
+    _apply_dry_run(cluster, namespace, values)
 
 
-def test_helm_install_creates_every_object_and_the_crd(helm: helm_python.Config, namespace: str) -> None:
-    release = f"calsync-{uuid.uuid4().hex[:6]}"
+def _release() -> str:
+    return f"calsync-{uuid.uuid4().hex[:6]}"
+
+
+def test_helm_install_creates_every_object_and_the_crd(cluster: TestCluster, namespace: str) -> None:
+    release = _release()
     values = {"check": {"enabled": True}, "cloudflared": SCENARIOS["cloudflared"]["cloudflared"]}
-    installed = helm.install(CHART_DIR, release, values, namespace=namespace, timeout=120)
+    installed = cluster.helm_json("install", release, str(CHART_DIR), "-n", namespace, values=values)
     try:
-        assert installed["status"] == "deployed"
-        assert "kubectl get csync" in installed["notes"]
-        kubectl("get", "crd", "calendarsyncs.calsync.dev")
+        assert installed["info"]["status"] == "deployed"
+        assert "kubectl get csync" in installed["info"]["notes"]
+        cluster.kubectl("get", CRD_NAME)
         for obj in (o for o in yaml.safe_load_all(installed["manifest"]) if o):
             kind, name = obj["kind"], obj["metadata"]["name"]
             scope = [] if kind in CLUSTER_SCOPED else ["-n", namespace]
-            found = json.loads(kubectl("get", kind, name, *scope, "-o", "json").stdout)
+            found = cluster.kubectl_json("get", kind, name, *scope)
             assert found["metadata"]["labels"]["app.kubernetes.io/instance"] == release
         # The CalendarSync resource is served: the printer columns answer.
-        kubectl("get", "csync", "-n", namespace)
+        cluster.kubectl("get", "csync", "-n", namespace)
     finally:
-        helm.uninstall(release, timeout=120)
-    # Helm never deletes CRDs from crds/: the resource type (and any CalendarSync) survives.
-    kubectl("get", "crd", "calendarsyncs.calsync.dev")
+        cluster.helm("uninstall", release, "-n", namespace)
+
+
+def _calendarsync_with_status(cluster: TestCluster, namespace: str) -> dict[str, Any]:
+    """A CalendarSync holding a finalizer and a status, as the operator leaves one."""
+    manifest = {
+        "apiVersion": "calsync.dev/v1alpha1",
+        "kind": "CalendarSync",
+        "metadata": {"name": "kept", "namespace": namespace, "finalizers": [FINALIZER]},
+        "spec": {
+            "target": {"calendarId": "central@example.com", "credentials": {"secretRef": {"name": "t"}}},
+            "sources": [{"calendarId": "me@example.com", "credentials": {"secretRef": {"name": "s"}}}],
+        },
+    }
+    cluster.kubectl("create", "-f", "-", stdin=manifest)
+    status = {
+        "status": {
+            "observedGeneration": 1,
+            "eventsSynced": 7,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Synced",
+                    "message": "7 events in sync",
+                    "lastTransitionTime": "2026-11-25T08:00:00Z",
+                    "observedGeneration": 1,
+                }
+            ],
+        }
+    }
+    cluster.kubectl(
+        "patch",
+        "csync",
+        "kept",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+    stored: dict[str, Any] = cluster.kubectl_json("get", "csync", "kept", "-n", namespace)
+    assert stored["status"]["eventsSynced"] == 7
+    return stored
+
+
+def _patch_secret_as_operator(
+    cluster: TestCluster, namespace: str, login: Path
+) -> subprocess.CompletedProcess[str]:
+    label = '{"metadata":{"labels":{"patched":"yes"}}}'
+    return cluster.kubectl(
+        "patch", "secret", "t", "-n", namespace, "-p", label, kubeconfig=login, check=False
+    )
+
+
+def test_upgrade_keeps_calendarsyncs_and_uninstall_leaves_them(cluster: TestCluster) -> None:
+    """The documented upgrade path (README: Upgrade, Uninstall) on a real API server."""
+    release = _release()
+    with cluster.scratch_namespace("calsync-upgrade") as namespace:
+        cluster.helm("install", release, str(CHART_DIR), "-n", namespace)
+        before = _calendarsync_with_status(cluster, namespace)
+        cluster.kubectl("create", "secret", "generic", "t", "-n", namespace, "--from-literal=token.json={}")
+        operator_login = cluster.service_account_kubeconfig(namespace, f"{release}-operator")
+        assert _patch_secret_as_operator(cluster, namespace, operator_login).returncode == 0
+
+        changed = {
+            "webhook": {"replicas": 3},
+            "logging": {"level": "DEBUG"},
+            "rbac": {"secretWriteBack": False},
+        }
+        upgraded = cluster.helm_json("upgrade", release, str(CHART_DIR), "-n", namespace, values=changed)
+        assert upgraded["info"]["status"] == "deployed"
+        assert upgraded["version"] == 2
+        deployments = cluster.kubectl_json("get", "deployments", "-n", namespace)["items"]
+        replicas = {d["metadata"]["name"].rsplit("-", 1)[-1]: d["spec"]["replicas"] for d in deployments}
+        assert replicas == {"operator": 1, "webhook": 3}  # the new values took effect
+        # rbac.secretWriteBack=false: the operator's account may no longer patch token Secrets.
+        assert "is forbidden" in _patch_secret_as_operator(cluster, namespace, operator_login).stderr
+        after = cluster.kubectl_json("get", "csync", "kept", "-n", namespace)
+        assert after["metadata"]["uid"] == before["metadata"]["uid"]
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]  # untouched
+        assert after["status"] == before["status"]
+
+        cluster.helm("uninstall", release, "-n", namespace)
+        assert cluster.helm("status", release, "-n", namespace, check=False).returncode != 0
+        cluster.kubectl("get", CRD_NAME)  # Helm never deletes CRDs from crds/
+        left = cluster.kubectl_json("get", "csync", "kept", "-n", namespace)
+        assert left["metadata"]["uid"] == before["metadata"]["uid"]
+        assert left["status"] == before["status"]
+        assert cluster.kubectl_json("get", "deployments", "-n", namespace)["items"] == []
+        # Clean up as the README says to when the operator is gone: drop the finalizer.
+        cluster.kubectl(
+            "patch",
+            "csync",
+            "kept",
+            "-n",
+            namespace,
+            "--type=merge",
+            "-p",
+            '{"metadata":{"finalizers":null}}',
+        )
+        cluster.kubectl("delete", "csync", "kept", "-n", namespace)

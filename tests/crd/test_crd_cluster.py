@@ -1,8 +1,8 @@
 """The CRD on a real API server: it installs, each rule rejects its invalid example with its
 message, the examples are accepted, and ``kubectl get csync`` shows the printer columns.
 
-Runs only with ``CALSYNC_TEST_KUBECONFIG`` pointing at a disposable cluster (kind, k3s) and
-``kubectl`` on PATH. It installs the CRD and works in a namespace of its own, deleted afterwards.
+Runs on the session's cluster (the ``cluster`` fixture: the envtest control plane, or
+``CALSYNC_TEST_KUBECONFIG``). It installs the CRD and works in a namespace of its own.
 Invalid manifests are sent with ``--dry-run=server``, so nothing is stored.
 """
 
@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crdcheck import CRD_PATH, EXAMPLES, Case, load_cases, load_yaml
+from crdcheck import EXAMPLES, Case, load_cases, load_yaml
 
-from support.cluster import CLUSTER_MARKS, kubectl, scratch_namespace
+from support.cluster import Kubectl, TestCluster
 
-pytestmark = CLUSTER_MARKS
+pytestmark = pytest.mark.cluster
 
 SCHEMA_CASES = load_cases("schema")
 CEL_CASES = load_cases("cel")
@@ -27,11 +27,15 @@ VALID_CASES = load_cases("valid")
 
 
 @pytest.fixture(scope="module")
-def namespace() -> Iterator[str]:
-    kubectl("apply", "-f", str(CRD_PATH))
-    kubectl("wait", "--for=condition=Established", "crd/calendarsyncs.calsync.dev", "--timeout=60s")
-    with scratch_namespace("calsync-crd") as name:
+def namespace(cluster: TestCluster) -> Iterator[str]:
+    cluster.apply_crd()
+    with cluster.scratch_namespace("calsync-crd") as name:
         yield name
+
+
+@pytest.fixture
+def kubectl(cluster: TestCluster) -> Kubectl:
+    return cluster.kubectl
 
 
 def _server_path(field: str) -> str:
@@ -39,7 +43,7 @@ def _server_path(field: str) -> str:
     return re.sub(r"\.(\d+)", r"[\1]", field)
 
 
-def _rejection(namespace: str, case: Case) -> subprocess.CompletedProcess[str]:
+def _rejection(kubectl: Kubectl, namespace: str, case: Case) -> subprocess.CompletedProcess[str]:
     if case.old is None:
         return kubectl(
             "create", "-n", namespace, "--dry-run=server", "-f", "-", stdin=case.manifest, check=False
@@ -52,27 +56,27 @@ def _rejection(namespace: str, case: Case) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("case", SCHEMA_CASES, ids=[c.id for c in SCHEMA_CASES])
-def test_server_rejects_invalid_manifest(namespace: str, case: Case) -> None:
-    result = _rejection(namespace, case)
+def test_server_rejects_invalid_manifest(kubectl: Kubectl, namespace: str, case: Case) -> None:
+    result = _rejection(kubectl, namespace, case)
     assert result.returncode != 0
     assert _server_path(case.field) in result.stderr
 
 
 @pytest.mark.parametrize("case", CEL_CASES, ids=[c.id for c in CEL_CASES])
-def test_server_rule_rejects_with_its_message(namespace: str, case: Case) -> None:
-    result = _rejection(namespace, case)
+def test_server_rule_rejects_with_its_message(kubectl: Kubectl, namespace: str, case: Case) -> None:
+    result = _rejection(kubectl, namespace, case)
     assert result.returncode != 0
     assert case.message in result.stderr
 
 
 @pytest.mark.parametrize("case", VALID_CASES, ids=[c.id for c in VALID_CASES])
-def test_server_accepts_edge_case(namespace: str, case: Case) -> None:
-    result = _rejection(namespace, case)
+def test_server_accepts_edge_case(kubectl: Kubectl, namespace: str, case: Case) -> None:
+    result = _rejection(kubectl, namespace, case)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_server_accepts_example_and_defaults_it(namespace: str, path: Path) -> None:
+def test_server_accepts_example_and_defaults_it(kubectl: Kubectl, namespace: str, path: Path) -> None:
     manifest = load_yaml(path)
     kubectl("apply", "-n", namespace, "-f", str(path))
     stored = json.loads(
@@ -82,7 +86,7 @@ def test_server_accepts_example_and_defaults_it(namespace: str, path: Path) -> N
     assert stored["spec"]["push"]["enabled"] in (True, False)
 
 
-def test_kubectl_get_shows_printer_columns(namespace: str) -> None:
+def test_kubectl_get_shows_printer_columns(kubectl: Kubectl, namespace: str) -> None:
     manifest = load_yaml(EXAMPLES[0])
     name = manifest["metadata"]["name"]
     kubectl("apply", "-n", namespace, "-f", str(EXAMPLES[0]))
@@ -131,7 +135,7 @@ def test_kubectl_get_shows_printer_columns(namespace: str) -> None:
     assert "Synced" in wide[1]
 
 
-def test_kubectl_explain_reads_well(namespace: str) -> None:
+def test_kubectl_explain_reads_well(kubectl: Kubectl, namespace: str) -> None:
     text = kubectl("explain", "calendarsync.spec.sources").stdout
     assert "The calendars to copy from" in text
     assert "credentials" in text

@@ -1,22 +1,20 @@
-"""The main flow on a real cluster (kind, k3s...): skipped unless CALSYNC_TEST_KUBECONFIG is set.
+"""The main flow on a real API server (the session's ``cluster``: envtest or
+``CALSYNC_TEST_KUBECONFIG``; skipped without one).
 
 Same parts as the in-memory tests except Kubernetes: ``runner.serve`` (exactly what
 ``calsync operator`` runs) logs in with the kubeconfig, the real webhook patches the cluster,
-Google is the shipped emulator. Everything happens in a fresh namespace that is deleted after.
-The CRD is applied from ``crds/calendarsync.yaml`` when the cluster does not have it yet.
+Google is the shipped emulator. Everything happens in a fresh namespace that is deleted after
+(on envtest it stays Terminating). The CRD is applied from ``crds/calendarsync.yaml``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,34 +37,16 @@ from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kube.connect import load_configuration
+from support.cluster import TestCluster
 
-KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG")
-CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(not KUBECONFIG, reason="set CALSYNC_TEST_KUBECONFIG to run against a real cluster"),
-]
+pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def cluster() -> Iterator[tuple[client.Configuration, str]]:
-    configuration = load_configuration(KUBECONFIG)[0]
-    api = client.ApiClient(configuration)
-    crd = yaml.safe_load(CRD.read_text())
-    try:
-        client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
-        time.sleep(2)  # let the API server start serving the new resource
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-    namespace = f"calsync-test-{uuid.uuid4().hex[:6]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    try:
-        yield configuration, namespace
-    finally:
-        core.delete_namespace(namespace)
-        api.close()  # type: ignore[no-untyped-call]
+def kube_namespace(cluster: TestCluster) -> Iterator[tuple[client.Configuration, str]]:
+    cluster.apply_crd()
+    with cluster.scratch_namespace("calsync-test") as namespace:
+        yield load_configuration(str(cluster.kubeconfig))[0], namespace
 
 
 def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -81,9 +61,9 @@ def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
 
 
 def test_main_flow_on_a_real_cluster(
-    cluster: tuple[client.Configuration, str], emulator: EmulatorServer, mail: MailSink
+    kube_namespace: tuple[client.Configuration, str], emulator: EmulatorServer, mail: MailSink
 ) -> None:
-    configuration, namespace = cluster
+    configuration, namespace = kube_namespace
     api = client.ApiClient(configuration)
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
     for secret, refresh_token in TOKENS.items():

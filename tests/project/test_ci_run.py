@@ -8,8 +8,10 @@ in CI on a clean clone; here only its extraction is checked.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,7 +66,10 @@ def scratch_repo(tmp_path: Path, test_command: str | None, lint_status: int = 0)
 
 
 def run_ci(repo: Path) -> tuple[int, list[str], str]:
-    done = subprocess.run(["bash", str(repo / ".ci" / "run")], capture_output=True, text=True, cwd="/")
+    env = {k: v for k, v in os.environ.items() if k != "KUBEBUILDER_ASSETS"}  # as on a clean machine
+    done = subprocess.run(
+        ["bash", str(repo / ".ci" / "run")], capture_output=True, text=True, cwd="/", env=env
+    )
     linted = repo / "linted"
     return done.returncode, linted.read_text().splitlines() if linted.exists() else [], done.stderr
 
@@ -99,3 +104,53 @@ def test_a_readme_without_the_marker_fails_ci_with_a_reason(tmp_path: Path) -> N
     status, linted, stderr = run_ci(scratch_repo(tmp_path, None))
     assert (status, linted) == (2, [])
     assert "README.md has no '# run the tests' line" in stderr
+
+
+def test_ci_uses_the_shared_control_plane_binaries_when_they_are_there(tmp_path: Path) -> None:
+    """The unpack script beside the clone prints the folder of the control-plane binaries: CI
+    exports it as KUBEBUILDER_ASSETS, so the README's pytest runs the cluster tests for real."""
+    unpack = tmp_path / "shared" / "envtest" / "unpack"
+    unpack.parent.mkdir(parents=True)
+    unpack.write_text("#!/bin/sh\necho /opt/envtest-binaries\n")
+    unpack.chmod(0o755)
+    (tmp_path / "repo").mkdir()
+    repo = scratch_repo(tmp_path / "repo", 'echo "$KUBEBUILDER_ASSETS" > seen')
+    status, linted, _ = run_ci(repo)
+    assert (status, len(linted)) == (0, 2)
+    assert (repo / "seen").read_text().strip() == "/opt/envtest-binaries"
+
+
+def test_ci_without_the_binaries_leaves_the_cluster_tests_to_skip(tmp_path: Path) -> None:
+    repo = scratch_repo(tmp_path, 'echo "[${KUBEBUILDER_ASSETS:-}]" > seen')
+    assert run_ci(repo)[0] == 0
+    assert (repo / "seen").read_text().strip() == "[]"
+
+
+def test_a_control_plane_folder_left_behind_fails_ci(tmp_path: Path) -> None:
+    status, linted, stderr = run_ci(scratch_repo(tmp_path, 'mkdir "$TMPDIR/calsync-envtest-left"'))
+    assert (status, linted) == (3, [])
+    assert "left behind" in stderr
+    assert "calsync-envtest-left" in stderr
+
+
+def test_a_process_left_behind_fails_ci_and_is_killed(tmp_path: Path) -> None:
+    command = """python3 -c 'import time; time.sleep(120)' "$TMPDIR/calsync-envtest-x" >/dev/null 2>&1 &"""
+    status, _, stderr = run_ci(scratch_repo(tmp_path, command))
+    assert status == 3
+    pid = int(stderr.split("processes [", 1)[1].split("]", 1)[0])
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_the_summary_says_when_cluster_tests_skipped() -> None:
+    """Without a cluster the cluster tests skip, and the last lines say so (not only `-ra`)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBEBUILDER_ASSETS", "CALSYNC_TEST_KUBECONFIG")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/cli/test_demo_cluster.py"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "cluster tests: 1 skipped (cluster: none)" in done.stdout

@@ -49,6 +49,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="PORT",
         help="port of the Google emulator (default: any free port)",
     )
+    parser.add_argument(
+        "--kubeconfig",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="run on a real cluster instead of the in-memory API: this kubeconfig (no PATH: $KUBECONFIG or "
+        "~/.kube/config). The CRD is applied if missing; everything else goes into a fresh namespace, "
+        "deleted at the end",
+    )
+    parser.add_argument("--context", metavar="NAME", help="with --kubeconfig: the kubeconfig context to use")
     parser.set_defaults(func=run)
 
 
@@ -57,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     try:
+        from calsync_operator.demo.cluster import ClusterChoice
         from calsync_operator.demo.runner import run_demo
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
@@ -80,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.captureWarnings(True)
     tty = sys.stdout.isatty() and not args.no_tty
-    code = run_demo(duration=args.duration, tty=tty, out=sys.stdout, emulator_port=args.emulator_port)
+    cluster = None
+    if args.kubeconfig is not None or args.context is not None:
+        cluster = ClusterChoice(kubeconfig=args.kubeconfig or None, context=args.context)
+    code = run_demo(
+        duration=args.duration, tty=tty, out=sys.stdout, emulator_port=args.emulator_port, cluster=cluster
+    )
     print(f"logs of the operator, webhook and emulator: {log_file}", flush=True)
     return code

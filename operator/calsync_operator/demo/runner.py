@@ -16,6 +16,7 @@ from typing import TextIO
 from calsync_operator.api.conditions import is_true
 from calsync_operator.api.names import push_annotation
 from calsync_operator.api.times import try_parse_time
+from calsync_operator.demo.cluster import ClusterChoice, cluster_world
 from calsync_operator.demo.story import (
     CENTRAL,
     SOURCE_TOKENS,
@@ -40,7 +41,7 @@ from calsync_operator.demo.view import (
     status_line,
     summary,
 )
-from calsync_operator.demo.world import NAMESPACE, World, running_world
+from calsync_operator.demo.world import World, running_world
 from calsync_operator.sync.port import WriteKind, WriteOp
 
 NAME = "personal-to-central"
@@ -87,7 +88,7 @@ class Display:
         if not force and now - self._last_frame < FRAME_SECONDS:
             return
         self._last_frame = now
-        csyncs = world.kube.list("CalendarSync", namespace=NAMESPACE)
+        csyncs = world.kube.list("CalendarSync", namespace=world.namespace)
         wall = datetime.now(UTC)
         if self.tty:
             screen = Screen(
@@ -193,7 +194,7 @@ class Player:
 
     def _push_to_copy(self, change: Change, written_at: float) -> float | None:
         """From the webhook's receipt of the push (the annotation's value) to now."""
-        obj = self.world.kube.find("CalendarSync", NAME, namespace=NAMESPACE) or {}
+        obj = self.world.kube.find("CalendarSync", NAME, namespace=self.world.namespace) or {}
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
         received = try_parse_time(annotations.get(push_annotation(change.calendar_id)))
         if received is None or received.timestamp() < written_at - 0.01:
@@ -201,7 +202,7 @@ class Player:
         return max(0.0, time.time() - received.timestamp())
 
     def _first_sync_done(self) -> bool:
-        obj = self.world.kube.find("CalendarSync", NAME, namespace=NAMESPACE)
+        obj = self.world.kube.find("CalendarSync", NAME, namespace=self.world.namespace)
         conditions = ((obj or {}).get("status") or {}).get("conditions")
         if not (is_true(conditions, "Ready") and is_true(conditions, "PushActive")):
             return False
@@ -228,15 +229,30 @@ class Player:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
 
-def run_demo(*, duration: float | None, tty: bool, out: TextIO, emulator_port: int = 0) -> int:
-    """Run the demo; 0 when every scripted change arrived in the target."""
+def run_demo(
+    *,
+    duration: float | None,
+    tty: bool,
+    out: TextIO,
+    emulator_port: int = 0,
+    cluster: ClusterChoice | None = None,
+) -> int:
+    """Run the demo; 0 when every scripted change arrived in the target. ``cluster``: on that
+    real cluster (``calsync demo --kubeconfig``) instead of the in-memory Kubernetes API."""
     display = Display(out, tty)
     deadline = None if duration is None else display.started + duration
-    display.log("starting the in-memory Kubernetes API, the Google emulator, the webhook and the operator")
+    if cluster is None:
+        display.log(
+            "starting the in-memory Kubernetes API, the Google emulator, the webhook and the operator"
+        )
+        world_context = running_world(emulator_port)
+    else:
+        display.log("connecting to the cluster; starting the Google emulator, the webhook and the operator")
+        world_context = cluster_world(cluster, emulator_port, say=display.log)
     player: Player | None = None
     complete = False
     try:
-        with running_world(emulator_port) as world:
+        with world_context as world:
             display.endpoints = _endpoints(world)
             if not tty:
                 for name, url in display.endpoints.items():

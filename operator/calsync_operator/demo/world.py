@@ -1,6 +1,7 @@
 """The demo's parts on loopback, started and stopped as one: the in-memory Kubernetes API
 (``kubeemu``), the Google Calendar emulator, the webhook (the real Starlette app under uvicorn)
-and the operator (the real kopf handlers, in their own thread).
+and the operator (the real kopf handlers, in their own thread). ``demo.cluster`` builds the same
+world on a real cluster instead of the in-memory API (``calsync demo --kubeconfig``).
 
 Everything is wired as in a cluster: the operator registers push channels whose address is the
 webhook, the emulator POSTs its notifications there, the webhook patches the
@@ -14,10 +15,10 @@ import asyncio
 import base64
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 import yaml
@@ -31,7 +32,7 @@ from calsync_operator.emulator.server import PortInUse, bind_socket
 from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kubeemu import OperatorThread, ThreadedKubeEmulator, run_operator
+from calsync_operator.kubeemu import ThreadedKubeEmulator, run_operator
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.app import create_app
 from calsync_webhook.index import ChannelIndex
@@ -44,6 +45,20 @@ PART_OF = {PART_OF_LABEL: PART_OF_VALUE}
 _START_TIMEOUT = 15.0
 
 
+class DemoKube(Protocol):
+    """The few Kubernetes calls the demo makes: what ``ThreadedKubeEmulator`` offers, and what
+    ``demo.cluster.ClusterKube`` offers on a real cluster."""
+
+    @property
+    def url(self) -> str: ...
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def find(self, kind: str, name: str, *, namespace: str) -> dict[str, Any] | None: ...
+
+    def list(self, kind: str, *, namespace: str) -> list[dict[str, Any]]: ...
+
+
 def example_manifest() -> dict[str, Any]:
     """``examples/calendarsync.yaml`` as shipped inside the package."""
     text = resources.files("calsync_operator.demo").joinpath("calendarsync.yaml").read_text("utf-8")
@@ -54,10 +69,10 @@ def example_manifest() -> dict[str, Any]:
 class WebhookServer:
     """The webhook app under uvicorn on 127.0.0.1, in a thread with its own event loop."""
 
-    def __init__(self, kube: ThreadedKubeEmulator) -> None:
-        self._api_client = kube.api_client()
+    def __init__(self, api_client: client.ApiClient, namespaces: Collection[str] = ()) -> None:
+        self._api_client = api_client  # closed on exit
         index = self.index = ChannelIndex()
-        self._watcher = IndexWatcher(self._api_client, index, (), watch_timeout=60)
+        self._watcher = IndexWatcher(self._api_client, index, tuple(namespaces), watch_timeout=60)
         self._patcher = KubePatcher(self._api_client)
         app = create_app(
             index=index, patcher=self._patcher, settings=WebhookSettings(), background=self._watcher
@@ -83,16 +98,17 @@ class WebhookServer:
         self._thread.join(10)
         self._socket.close()
         self._patcher.close()
-        self._api_client.close()
+        self._api_client.close()  # type: ignore[no-untyped-call]
 
 
 @dataclass
 class World:
-    kube: ThreadedKubeEmulator
+    kube: DemoKube
     emulator: EmulatorServer
     webhook_url: str
     channel_index: ChannelIndex  # the webhook's: which channels it would accept a push for
-    operator: OperatorThread
+    operator: object  # the running operator's handle (kept alive with the world)
+    namespace: str = NAMESPACE
 
     def webhook_knows(self, channel_id: str) -> bool:
         return self.channel_index.lookup(channel_id) is not None
@@ -105,14 +121,14 @@ class World:
                 {
                     "apiVersion": "v1",
                     "kind": "Secret",
-                    "metadata": {"name": name, "namespace": NAMESPACE, "labels": PART_OF},
+                    "metadata": {"name": name, "namespace": self.namespace, "labels": PART_OF},
                     "data": {"token.json": base64.b64encode(token.encode()).decode()},
                 }
             )
 
     def apply_example(self) -> dict[str, Any]:
         manifest = example_manifest()
-        manifest["metadata"]["namespace"] = NAMESPACE
+        manifest["metadata"]["namespace"] = self.namespace
         return self.kube.create(manifest)
 
     def calendar_client(self, refresh_token: str) -> GoogleCalendarClient:
@@ -127,32 +143,47 @@ class World:
 @contextlib.contextmanager
 def running_world(emulator_port: int = 0) -> Iterator[World]:
     """Start every part (Kubernetes API, emulator, webhook, operator); stop them in reverse."""
+    with (
+        started_emulator(emulator_port) as emulator,
+        ThreadedKubeEmulator() as kube,
+        WebhookServer(kube.api_client()) as webhook,
+    ):
+        settings = demo_settings(webhook.url, emulator)
+        configuration = _kube_configuration(kube)
+        with run_operator(
+            kube,
+            registry=build_registry(),
+            settings=kopf_settings(settings),
+            memo=operator_memo(make_context(settings, configuration)),
+            namespaces=(NAMESPACE,),
+            startup_timeout=_START_TIMEOUT,
+        ) as operator:
+            yield World(kube, emulator, webhook.url, webhook.index, operator)
+
+
+@contextlib.contextmanager
+def started_emulator(port: int = 0) -> Iterator[EmulatorServer]:
+    """The demo's Google emulator; a busy ``--emulator-port`` is one line and a hint."""
     try:
-        emulator = EmulatorServer(port=emulator_port).start()
+        emulator = EmulatorServer(port=port).start()
     except PortInUse as exc:
         raise CliError(
             f"the Google emulator {exc}", hint="pick another --emulator-port (0 picks a free one)"
         ) from None
     try:
-        with ThreadedKubeEmulator() as kube, WebhookServer(kube) as webhook:
-            settings = OperatorSettings(
-                webhook_url=webhook.url + "/push",
-                google=GoogleSettings(api_root=emulator.root_url),
-                channel_ttl_seconds=3600,
-                retry_delay_seconds=1.0,
-            )
-            configuration = _kube_configuration(kube)
-            with run_operator(
-                kube,
-                registry=build_registry(),
-                settings=kopf_settings(settings),
-                memo=operator_memo(make_context(settings, configuration)),
-                namespaces=(NAMESPACE,),
-                startup_timeout=_START_TIMEOUT,
-            ) as operator:
-                yield World(kube, emulator, webhook.url, webhook.index, operator)
+        yield emulator
     finally:
         emulator.stop()
+
+
+def demo_settings(webhook_url: str, emulator: EmulatorServer) -> OperatorSettings:
+    """The operator's settings in the demo: push to the local webhook, Google is the emulator."""
+    return OperatorSettings(
+        webhook_url=webhook_url + "/push",
+        google=GoogleSettings(api_root=emulator.root_url),
+        channel_ttl_seconds=3600,
+        retry_delay_seconds=1.0,
+    )
 
 
 def _kube_configuration(kube: ThreadedKubeEmulator) -> client.Configuration:
