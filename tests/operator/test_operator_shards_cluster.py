@@ -11,16 +11,12 @@ through the real webhook. ``bench/shards.py`` runs the same scenarios at 300 Cal
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 from operator_endpoints import WebhookThread
 from shard_processes import ShardLedger, ShardWorld, manifest, until
 
@@ -30,54 +26,28 @@ from calsync_operator.controller.rules.status import guarded_status_write
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kube.client import KubeApi, StatusConflict
 from calsync_operator.kube.connect import load_configuration
+from support.cluster import TestCluster
 
-CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
-KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
 pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def kubeconfig(request: pytest.FixtureRequest) -> str:
-    """The session's control plane when the suite has one, else CALSYNC_TEST_KUBECONFIG."""
-    try:
-        cluster = request.getfixturevalue("cluster")
-    except pytest.FixtureLookupError:
-        if not KUBECONFIG:
-            pytest.skip("no cluster: set KUBEBUILDER_ASSETS (envtest binaries) or CALSYNC_TEST_KUBECONFIG")
-        return KUBECONFIG
+def kubeconfig(cluster: TestCluster) -> str:
+    cluster.apply_crd()
     return str(cluster.kubeconfig)
 
 
 @pytest.fixture
 def api(kubeconfig: str) -> Iterator[client.ApiClient]:
     api_client = client.ApiClient(load_configuration(kubeconfig)[0])
-    extensions = client.ApiextensionsV1Api(api_client)
-    crd = yaml.safe_load(CRD.read_text())
-    try:
-        extensions.create_custom_resource_definition(crd)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-        current = extensions.read_custom_resource_definition(crd["metadata"]["name"])
-        crd["metadata"]["resourceVersion"] = current.metadata.resource_version
-        extensions.replace_custom_resource_definition(crd["metadata"]["name"], crd)
-
-    def established() -> bool:
-        found = extensions.read_custom_resource_definition(crd["metadata"]["name"])
-        return any(c.type == "Established" and c.status == "True" for c in found.status.conditions or [])
-
-    until(established, 30, "the CRD is established")
     yield api_client
     api_client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
-def namespace(api: client.ApiClient) -> Iterator[str]:
-    name = f"calsync-shards-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    core.delete_namespace(name)
+def namespace(cluster: TestCluster) -> Iterator[str]:
+    with cluster.scratch_namespace("calsync-shards") as name:
+        yield name
 
 
 @pytest.fixture

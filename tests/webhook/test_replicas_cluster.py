@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client, watch
 from prometheus_client.parser import text_string_to_metric_families
 from urllib3.exceptions import ProtocolError
@@ -34,9 +33,8 @@ from webhook_harness import Channel, channels_status, csync_body, push_headers
 from calsync_operator.api.names import GROUP, PLURAL, PUSH_ANNOTATION_PREFIX, VERSION
 from calsync_operator.kube.connect import load_configuration
 from calsync_webhook.patcher import receipt_stamp
+from support.cluster import TestCluster
 
-CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
-KUBECONFIG = os.environ.get("CALSYNC_TEST_KUBECONFIG", "")
 REPLICAS = 3
 BURST = 300
 WINDOW_MS = 250
@@ -44,14 +42,8 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def kubeconfig(request: pytest.FixtureRequest) -> str:
-    """The session's control plane when the suite has one, else CALSYNC_TEST_KUBECONFIG."""
-    try:
-        cluster = request.getfixturevalue("cluster")
-    except pytest.FixtureLookupError:
-        if not KUBECONFIG:
-            pytest.skip("no cluster: set KUBEBUILDER_ASSETS (envtest binaries) or CALSYNC_TEST_KUBECONFIG")
-        return KUBECONFIG
+def kubeconfig(cluster: TestCluster) -> str:
+    cluster.apply_crd()
     return str(cluster.kubeconfig)
 
 
@@ -85,19 +77,10 @@ def until(check: Any, timeout: float = 60.0) -> Any:
 
 
 @pytest.fixture
-def namespace(kubeconfig: str) -> Iterator[tuple[client.ApiClient, str]]:
+def namespace(cluster: TestCluster, kubeconfig: str) -> Iterator[tuple[client.ApiClient, str]]:
     api = client.ApiClient(load_configuration(kubeconfig)[0])
-    extensions = client.ApiextensionsV1Api(api)
-    try:
-        extensions.create_custom_resource_definition(yaml.safe_load(CRD.read_text()))
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-    name = f"calsync-webhooks-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield api, name
-    core.delete_namespace(name)
+    with cluster.scratch_namespace("calsync-webhooks") as name:
+        yield api, name
     api.close()  # type: ignore[no-untyped-call]
 
 
