@@ -43,10 +43,14 @@ from typing import Any
 
 from kubernetes import client, watch
 from parts import (
+    CALSYNC,
+    QUIET,
     Cluster,
     Emulator,
     Operator,
     Process,
+    free_port,
+    http_ok,
     inserts,
     kubeconfig_for_bench,
     load_average,
@@ -172,6 +176,37 @@ class World:
         )
         self.operators.append((shard, shards, operator))
         return operator
+
+    def start_together(self, shards: int) -> list[Operator]:
+        """Every shard of a new generation at once, as a StatefulSet starts them (Parallel):
+        spawned first, then waited for together (a loaded box takes a while to list)."""
+        started = []
+        for shard in range(shards):
+            health, metrics = free_port(), free_port()
+            env = {
+                **QUIET,
+                "CALSYNC_GOOGLE_API_ROOT": self.emulator.root,
+                "CALSYNC_GOOGLE_TOKEN_URI": f"{self.emulator.root}token",
+                "CALSYNC_WEBHOOK_URL": self.webhook_url,
+                "CALSYNC_HEALTH_PORT": str(health),
+                "CALSYNC_METRICS_PORT": str(metrics),
+                "CALSYNC_SHARD": str(shard),
+                "CALSYNC_SHARDS": str(shards),
+            }
+            args = [*CALSYNC, "operator", "-n", self.cluster.namespace, "--kubeconfig", self.kubeconfig]
+            process = Process.spawn("operator", args, env, self.folder)
+            base = "http://127.0.0.1"
+            operator = Operator(process, f"{base}:{metrics}/metrics", f"{base}:{health}/healthz")
+            self.operators.append((shard, shards, operator))
+            started.append(operator)
+
+        def healthy() -> bool:
+            for operator in started:
+                operator.process.check_alive()
+            return all(http_ok(operator.health_url) for operator in started)
+
+        wait_until(healthy, 600, f"{shards} new operators")
+        return started
 
     def edit(self, numbers: list[int]) -> None:
         """One new event in each of these sources, in one batch through the Google API."""
@@ -324,7 +359,7 @@ def reshard(world: World, shards: int, rate: float) -> dict[str, Any]:
     old = [op for _, _, op in world.operators if op.process.popen.poll() is None]
     with stream_of_edits(world, rate):
         time.sleep(2)
-        new = [world.start(shard, shards + 1) for shard in range(shards + 1)]
+        new = world.start_together(shards + 1)
         time.sleep(5)  # both generations serve
         for operator in old:
             operator.process.stop()
