@@ -35,6 +35,21 @@ QUIET_LOGGERS = (
 )
 
 
+# kopf logs "<handler> succeeded." at INFO; for the handler that only wakes the per-object
+# worker on every watch event (2-3 per push) that was half of all INFO lines: DEBUG instead.
+ROUTINE_HANDLER_LINES = frozenset({"Handler 'wake' succeeded."})
+
+
+class RoutineAtDebug(logging.Filter):
+    """Demotes kopf's routine success lines to DEBUG (shown only when DEBUG is on)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and record.getMessage() in ROUTINE_HANDLER_LINES:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def configure_logging(log_format: str, level: int | str) -> None:
     """Install the root handler; ``log_format`` and ``level`` come from validated settings."""
     if log_format not in LOG_FORMATS:
@@ -46,3 +61,6 @@ def configure_logging(log_format: str, level: int | str) -> None:
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
+    objects = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, RoutineAtDebug) for f in objects.filters):
+        objects.addFilter(RoutineAtDebug())

@@ -49,6 +49,14 @@ CHANNEL_OPERATIONS = Counter(
     "Push channel lifecycle operations, by kind (created, renewed, stopped, stop_failed).",
     ["kind"],
 )
+READY = Gauge(
+    "calsync_calendarsync_ready",
+    "1 while a CalendarSync's Ready condition is True, else 0; `reason` is the condition's reason.",
+    ["namespace", "name", "reason"],
+)
+# The reason each resource's READY series carries now, so that a new reason replaces the old
+# series instead of leaving a stale one behind (one series per CalendarSync).
+_ready_reasons: dict[tuple[str, str], str] = {}
 
 STATUS_WRITES = Counter(
     "calsync_status_writes",
@@ -73,11 +81,30 @@ def track_channel_expiry(namespace: str, name: str, source: str, expiration: dat
     )
 
 
+def track_ready(namespace: str, name: str, ready: bool, reason: str) -> None:
+    """Export the Ready condition after each pass (the dashboard counts CalendarSyncs by reason,
+    the alert rules fire on a CalendarSync not Ready for a while)."""
+    previous = _ready_reasons.get((namespace, name))
+    if previous is not None and previous != reason:
+        with contextlib.suppress(KeyError):
+            READY.remove(namespace, name, previous)
+    _ready_reasons[(namespace, name)] = reason
+    READY.labels(namespace, name, reason).set(1 if ready else 0)
+
+
 def forget_resource(namespace: str, name: str, source_keys: list[str]) -> None:
     """Drop per-resource series once a CalendarSync (or one of its sources) is gone."""
     for key in source_keys:
         with contextlib.suppress(KeyError):
             CHANNEL_EXPIRY.remove(namespace, name, key)
+
+
+def forget_ready(namespace: str, name: str) -> None:
+    """Drop the Ready series of a deleted CalendarSync."""
+    reason = _ready_reasons.pop((namespace, name), None)
+    if reason is not None:
+        with contextlib.suppress(KeyError):
+            READY.remove(namespace, name, reason)
 
 
 def serve(port: int, addr: str = "0.0.0.0") -> WSGIServer:

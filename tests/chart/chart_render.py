@@ -108,7 +108,7 @@ def render_chart(
 
 
 # Kinds without a schema in kubernetes-validate (CRD-defined); their tests check them directly.
-CUSTOM_KINDS = {"ServiceMonitor"}
+CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
 def validate_strict(objects: Sequence[Manifest], kube_version: str = KUBE_VERSION) -> None:

@@ -77,6 +77,16 @@ SCENARIOS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         {"monitoring": {"serviceMonitor": {"enabled": True, "labels": {"release": "kps"}}}},
         (MONITORING_API,),
     ),
+    "dashboard-and-alerts": (
+        {
+            "monitoring": {
+                "serviceMonitor": {"enabled": True},
+                "dashboard": {"enabled": True, "annotations": {"grafana_folder": "calsync"}},
+                "prometheusRule": {"enabled": True, "labels": {"release": "kps"}},
+            }
+        },
+        (MONITORING_API,),
+    ),
     "no-kopf-scanning": ({"rbac": {"kopfScanning": False, "secretWriteBack": False}}, ()),
     "no-rbac": ({"rbac": {"create": False}}, ()),
     "extra-objects": (
@@ -236,6 +246,7 @@ def test_defaults_render_the_expected_objects(render: Callable[..., Rendered]) -
         "ClusterRoleBinding//calsync-webhook",
         "Deployment/calsync/calsync-operator",
         "Deployment/calsync/calsync-webhook",
+        "Pod/calsync/calsync-test",  # the `helm test` hook, created only by `helm test`
         "PodDisruptionBudget/calsync/calsync-webhook",
         "Service/calsync/calsync-operator",
         "Service/calsync/calsync-webhook",
@@ -265,7 +276,10 @@ def test_service_monitors_need_the_prometheus_operator_api(render: Callable[...,
         monitor = monitors[name]
         assert monitor["apiVersion"] == MONITORING_API
         assert monitor["metadata"]["labels"]["release"] == "kps"
-        assert monitor["spec"]["endpoints"] == [{"port": port, "path": "/metrics", "interval": "15s"}]
+        endpoint = {"port": port, "path": "/metrics", "interval": "15s"}
+        if name == "calsync-operator":  # per-CalendarSync series keep their own `namespace` label
+            endpoint["honorLabels"] = True
+        assert monitor["spec"]["endpoints"] == [endpoint]
         service = rendered.get("Service", name, NAMESPACE)
         assert monitor["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
         assert port in {p["name"] for p in service["spec"]["ports"]}

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 
@@ -63,3 +68,45 @@ class LocalHttp:
 
     def mails(self) -> list[dict[str, Any]]:
         return [json.loads(body) for method, path, body in self.requests if path == "/v3/mail/send"]
+
+
+@dataclass
+class HeadlessRun:
+    url: str  # the sign-in URL the command printed
+    redirect_status: int  # what the local server answered the browser
+    returncode: int
+    out: str
+    err: str  # everything said on stderr, the URL included
+
+
+def run_auth_headless(argv: list[str]) -> HeadlessRun:
+    """``calsync auth`` as a process on a machine without a browser (no DISPLAY, no BROWSER,
+    no OAUTHLIB_INSECURE_TRANSPORT); a person's browser elsewhere (an HTTP client) follows the
+    printed URL to Google's consent and on to the redirect."""
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER", "OAUTHLIB_INSECURE_TRANSPORT")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calsync_operator.cli", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    watchdog = threading.Timer(60, process.kill)  # a blocked read below ends, and the test fails
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        seen: list[str] = []
+        url = ""
+        while not url:
+            line = process.stderr.readline()
+            assert line, f"no sign-in URL on stderr: {''.join(seen)}"
+            seen.append(line)
+            url = line.strip() if line.strip().startswith("http") else ""
+        answer = httpx.get(url, follow_redirects=True, timeout=10)
+        out, err = process.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        process.kill()
+    return HeadlessRun(url, answer.status_code, process.returncode, out, "".join(seen) + err)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from cli_support import unreachable_kubeconfig
+from cli_support import run_auth_headless, unreachable_kubeconfig
 
 from calsync_operator.auth.command import execute
 from calsync_operator.cli.main import build_parser, main
@@ -270,3 +270,19 @@ def test_a_missing_namespace_is_named_before_the_browser_opens(
 
     assert browser.visited == []
     assert caught.value.hint == "create it first: kubectl create namespace nowhere"
+
+
+def test_headless_machine_prints_the_url_once_and_completes_on_the_redirect(
+    kube: ThreadedKubeEmulator, emulator: EmulatorServer, client_secrets: Path, kubeconfig: Path
+) -> None:
+    """The real console script on a machine without a browser (as on a server): the URL is
+    printed once, the local server waits for Google's redirect, and the Secret is written."""
+    run = run_auth_headless(auth_argv(client_secrets, "personal-token", "--kubeconfig", str(kubeconfig)))
+
+    assert run.returncode == 0, run.err
+    assert run.redirect_status == 200  # the local server answered the redirect
+    assert run.err.count(run.url) == 1
+    assert "Traceback" not in run.err
+    assert "--no-browser" in run.err  # what to do from another machine
+    assert 'Secret "personal-token" created in namespace default' in run.out
+    assert token_in_secret(kube, "personal-token")["refresh_token"].startswith("1//emu-")

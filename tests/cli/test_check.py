@@ -178,3 +178,16 @@ def test_the_operators_message_reaches_the_table(
 
     assert main(check(kubeconfig)) == 1
     assert f"  - default/home: Ready=False (SecretMissing): {message}" in capsys.readouterr().out
+
+
+def test_a_namespace_that_does_not_exist_cannot_be_checked(
+    kube: ThreadedKubeEmulator, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_csync(kube, "home", synced_minutes_ago=2)
+
+    code = main(check(kubeconfig, "-n", "no-such-ns"))
+
+    err = capsys.readouterr().err
+    assert code == 2  # cannot check: a typo is not a healthy system
+    assert "namespace 'no-such-ns' does not exist" in err
+    assert main(check(kubeconfig, "-n", "kube-public")) == 0  # empty but real: healthy

@@ -10,12 +10,16 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from calsync_operator.api.names import TAG_EVENT
+from calsync_operator.cli import main as cli
 from calsync_operator.demo.story import CENTRAL, PERSONAL, Kind, arrived, demo_story
 from calsync_operator.demo.view import (
     CURSOR_HOME,
@@ -149,6 +153,23 @@ def test_a_busy_emulator_port_is_one_line_and_a_hint(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         f"calsync: error: the Google emulator cannot listen on 127.0.0.1:{port}: Address already in use",
         "hint: pick another --emulator-port (0 picks a free one)",
+    ]
+
+
+def test_no_writable_temporary_directory_is_one_line_and_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read-only root filesystem without a tmpfs: what tempfile raises there, said in one line
+    (the image check in bench/image.py runs the real thing: docker run --read-only)."""
+
+    def no_usable_directory() -> str:
+        raise FileNotFoundError(2, "No usable temporary directory found in ['/tmp', '/var/tmp']")
+
+    monkeypatch.setattr(tempfile, "gettempdir", no_usable_directory)
+    assert cli.main(["demo", "--no-tty"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "calsync: error: no writable temporary directory for the demo's log file (TMPDIR, /tmp, /var/tmp)",
+        "hint: give it one (docker run --tmpfs /tmp, or TMPDIR=DIR) or pass --log-file PATH",
     ]
 
 

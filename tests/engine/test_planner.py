@@ -8,7 +8,7 @@ from calsync_operator.api.names import copy_event_id
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, Privacy, RecurringMode, SourceCleanup
 from calsync_operator.controller.rules.status import plan_status
 from calsync_operator.sync.copyindex import CopyIndex
-from calsync_operator.sync.planner import OpKind, Plan, judge_deletes, plan_source_changes
+from calsync_operator.sync.planner import OpKind, Plan, plan_source_changes
 from calsync_operator.sync.render import render_copy
 from engine.factories import NOW, SRC_A, TARGET, cancelled, source, spec, timed
 
@@ -155,15 +155,6 @@ def test_sweep_after_a_recurring_mode_switch_removes_the_other_modes_copies() ->
     assert [(op.kind, op.copy_id, op.reason) for op in p.of(OpKind.DELETE)] == [
         (OpKind.DELETE, cid("m"), "sweep")
     ]
-
-
-def test_delete_guard_trips_above_the_fraction_only() -> None:
-    events = [timed(f"e{i}") for i in range(100)]
-    index = index_of(events)
-    assert judge_deletes(plan([cancelled(f"e{i}") for i in range(21)], index), index, 0.2).tripped
-    assert not judge_deletes(plan([cancelled(f"e{i}") for i in range(19)], index), index, 0.2).tripped
-    small = index_of(events[:3])
-    assert not judge_deletes(plan([cancelled("e0")], small), small, 0.2).tripped
 
 
 def test_invite_delivery_invites_once() -> None:

@@ -159,3 +159,21 @@ def test_the_running_operator_logs_json_without_secrets(
     assert about_ours  # kopf's handler lines carry the CalendarSync's reference
     assert all(r["object"]["namespace"] == NAMESPACE for r in about_ours)
     assert_no_secret(err, {*TOKENS.values(), "csecret", SENDGRID_KEY})
+
+
+def test_the_wake_handlers_success_is_debug_not_half_of_all_info_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """kopf logs "Handler 'wake' succeeded." for every watch event (2-3 per push)."""
+    setup({})
+    logger = kopf.ObjectLogger(body=kopf.Body(BODY), settings=kopf.OperatorSettings())
+    logger.info("Handler 'wake' succeeded.")
+    logger.info("Handler 'reconcile' succeeded.")
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "succeeded" in line] == [lines[-1]]
+    assert lines[-1].endswith("[ns1/team] Handler 'reconcile' succeeded.")
+
+    setup({"CALSYNC_LOG_LEVEL": "DEBUG"})
+    logger.info("Handler 'wake' succeeded.")
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "wake" in line]
+    assert "[DEBUG" in line

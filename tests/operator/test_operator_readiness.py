@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,3 +72,34 @@ def test_transition_time_moves_only_on_a_flip() -> None:
     )
     ready = next(c for c in broken if c["type"] == "Ready")
     assert ready["lastTransitionTime"] == "2026-11-25T10:00:00Z"
+
+
+def test_failed_writes_make_ready_false_with_the_count_and_the_first_error() -> None:
+    message = (
+        "Source a@example.com: 2 write(s) to Google failed (first: insert of event e1: 500 backendError)"
+    )
+    conditions = decide_conditions(None, LIVE, Problems(writes={"a": message}), generation=1, now=NOW)
+    assert by_type(conditions)["Ready"] == ("False", "WriteFailed")
+    ready = next(c for c in conditions if c["type"] == "Ready")
+    assert ready["message"] == message
+
+
+def test_a_target_problem_comes_before_google_errors_and_failed_writes() -> None:
+    problems = Problems(
+        sync={
+            "target": ("TargetError", "The target calendar 'x' cannot be read: 404 notFound"),
+            "a": ("GoogleError", "y"),
+        },
+        writes={"a": "z"},
+    )
+    assert by_type(decide_conditions(None, LIVE, problems, generation=1, now=NOW))["Ready"] == (
+        "False",
+        "TargetError",
+    )
+
+
+def test_a_dry_run_opens_no_channels_by_choice_not_by_error() -> None:
+    dry = replace(LIVE, dry_run=True, channels_live=0)
+    conditions = by_type(decide_conditions(None, dry, Problems(), generation=1, now=NOW))
+    assert conditions["PushActive"] == ("False", "DryRun")
+    assert conditions["Ready"] == ("False", "DryRun")

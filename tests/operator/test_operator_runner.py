@@ -73,6 +73,10 @@ def test_serve_runs_the_operator_with_probe_metrics_and_heartbeat(
             in metrics
         )
         assert "calsync_google_calls_total" in metrics
+        assert (
+            'calsync_calendarsync_ready{name="personal-to-central",namespace="default",reason="Synced"} 1.0'
+            in metrics
+        )
         eventually(lambda: len(beats.paths) >= 2)
         assert beats.paths[0] == "/api/push/kuma-token?status=up&msg=OK"
         world.wait_until_kopf_idle()

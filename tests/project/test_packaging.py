@@ -1,6 +1,7 @@
 """Packaging: pinned dependencies, one console script, no module named `operator`, and a
-Dockerfile that builds the image the chart expects (it cannot be built here: no base images,
-so its contract is read from the file)."""
+Dockerfile that builds the image the chart expects. Its contract is read from the file here;
+bench/image.py builds the image for real (with a base image made by mmdebstrap) and runs every
+role in it."""
 
 from __future__ import annotations
 
@@ -87,7 +88,21 @@ def test_image_runs_calsync_as_uid_10001_with_operator_as_default_command() -> N
 def test_image_installs_the_package_with_its_pins_and_no_editable_or_unpinned_extras() -> None:
     runs = [args for keyword, args in instructions() if keyword == "RUN"]
     installs = [shlex.split(cmd) for run in runs for cmd in run.split("&&") if "pip install" in cmd]
-    assert installs == [["pip", "install", "--no-cache-dir", "."]]
+    # The demo extra: `docker run IMAGE demo` shows the system working (bench/image.py runs it).
+    assert installs == [["pip", "install", "--no-cache-dir", ".[demo]"]]
+
+
+def test_image_is_pruned_in_the_install_layer_with_a_writable_home() -> None:
+    """Pruning in a later layer would not shrink the image; HOME must be writable under
+    `readOnlyRootFilesystem` (the chart mounts an emptyDir on /tmp)."""
+    (install,) = [args for keyword, args in instructions() if keyword == "RUN" and "pip install" in args]
+    assert "discovery_cache/documents" in install
+    assert "! -name calendar.v3.json -delete" in install
+    assert 'rm -rf "$site/kubernetes/aio"' in install
+    assert "pip uninstall --yes --quiet werkzeug markupsafe" in install
+    assert "/app/*.egg-info" in install
+    env = " ".join(args for keyword, args in instructions() if keyword == "ENV")
+    assert "HOME=/tmp" in env
 
 
 def test_image_copies_what_the_install_needs_and_dockerignore_keeps_secrets_out() -> None:

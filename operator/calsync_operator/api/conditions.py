@@ -35,6 +35,8 @@ class ReadyReason(StrEnum):
     AUTH_EXPIRED = "AuthExpired"
     SECRET_MISSING = "SecretMissing"
     GOOGLE_ERROR = "GoogleError"
+    TARGET_ERROR = "TargetError"
+    WRITE_FAILED = "WriteFailed"
     QUOTA_EXCEEDED = "QuotaExceeded"
     SUSPENDED = "Suspended"
     DELETE_GUARD = "DeleteGuard"
@@ -53,6 +55,7 @@ class PushActiveReason(StrEnum):
     NO_WEBHOOK_URL = "NoWebhookURL"
     CHANNEL_ERROR = "ChannelError"
     SUSPENDED = "Suspended"
+    DRY_RUN = "DryRun"
 
 
 class DeleteGuardReason(StrEnum):

@@ -16,6 +16,7 @@ from typing import Any
 
 from calsync_operator.api.conditions import format_time
 from calsync_operator.api.names import source_key
+from calsync_operator.api.records import DeleteWindow, FailedWrites
 from calsync_operator.api.times import parse_time
 
 COUNT_KEYS = ("created", "updated", "deleted", "skipped")
@@ -101,6 +102,9 @@ class SourceStatus:
     last_error: str | None = None
     channel: ChannelRecord | None = None
     previous_channel: ChannelRecord | None = None
+    delete_window: DeleteWindow = field(default_factory=DeleteWindow)  # the delete guard's hour
+    held_deletes: int = 0  # copy deletions the guard holds back until confirmed
+    failed_writes: FailedWrites = field(default_factory=FailedWrites)  # remembered until they land
 
     def __post_init__(self) -> None:
         if not self.key and self.calendar_id:
@@ -128,6 +132,12 @@ class SourceStatus:
             entry["channel"] = self.channel.to_status()
         if self.previous_channel is not None:
             entry["previousChannel"] = self.previous_channel.to_status()
+        if self.delete_window.records:
+            entry["recentDeletes"] = self.delete_window.to_status()
+        if self.held_deletes:
+            entry["heldDeletes"] = self.held_deletes
+        if self.failed_writes:
+            entry["failedWrites"] = self.failed_writes.to_status()
         return entry
 
     @classmethod
@@ -145,6 +155,9 @@ class SourceStatus:
             last_error=_text(raw.get("lastError")),
             channel=ChannelRecord.from_status(raw.get("channel")),
             previous_channel=ChannelRecord.from_status(raw.get("previousChannel")),
+            delete_window=DeleteWindow.from_status(raw.get("recentDeletes")),
+            held_deletes=_int(raw.get("heldDeletes")),
+            failed_writes=FailedWrites.from_status(raw.get("failedWrites")),
         )
 
 

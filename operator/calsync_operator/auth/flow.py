@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 import webbrowser
 from collections.abc import Callable, Mapping
@@ -87,13 +86,35 @@ def _allow_plain_http_on_loopback(config: Mapping[str, Any]) -> None:
 
 
 def default_show_url(url: str) -> None:
-    """Print the consent URL and try to open a browser on it (no browser is fine)."""
+    """Print the consent URL once, and open a browser on it when this machine has one."""
     print(
         f"Open this address in a browser and allow calsync to manage your calendars:\n\n  {url}\n",
         file=sys.stderr,
         flush=True,
     )
-    webbrowser.open(url, new=1)
+    browser = system_browser()
+    if browser is None or not browser.open(url, new=1):
+        print(
+            "No browser could be opened here; calsync waits for Google's redirect to 127.0.0.1. "
+            "From another machine, forward the port (ssh -L) or run again with --no-browser.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def system_browser() -> webbrowser.BaseBrowser | None:
+    """The browser ``webbrowser`` would start, or None on a machine without a graphical one:
+    no ``BROWSER`` and no display (a server, an SSH session). Terminal browsers that
+    ``webbrowser`` would find there (lynx, w3m) cannot show Google's consent page."""
+    graphical = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(name) for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+    )
+    if not graphical:
+        return None
+    try:
+        return webbrowser.get()
+    except webbrowser.Error:
+        return None
 
 
 def read_answer(prompt: str) -> str:
@@ -107,35 +128,34 @@ def read_answer(prompt: str) -> str:
     return line
 
 
-class _UrlHandoff(webbrowser.BaseBrowser):
-    """What ``run_local_server`` believes is a browser: gives the URL to ``show_url`` instead.
-    (The library otherwise builds the URL internally and prints it itself.)"""
+def _showing_flow(show_url: ShowUrl) -> type[Any]:
+    """``InstalledAppFlow`` that hands the consent URL to ``show_url`` when it builds it.
+    ``run_local_server`` otherwise opens it through the ``webbrowser`` registry (where a
+    stand-in browser would be found again by ``webbrowser.open``: endless recursion on a
+    machine without a browser) and prints it to stdout."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
 
-    def __init__(self, show_url: ShowUrl) -> None:
-        super().__init__("calsync-auth")
-        self._show_url = show_url
+    class ShowingFlow(InstalledAppFlow):  # type: ignore[misc]
+        def authorization_url(self, **kwargs: Any) -> tuple[str, str]:
+            url, state = super().authorization_url(**kwargs)
+            show_url(url)
+            return str(url), str(state)
 
-    def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
-        self._show_url(url)
-        return True
+    return ShowingFlow
 
 
 def authorize_local_server(
     config: Mapping[str, Any], *, show_url: ShowUrl = default_show_url, port: int = 0, timeout: float = 300
 ) -> str:
-    """Run the local-server flow; the ``Credentials.to_json()`` text of the new token."""
-    from google_auth_oauthlib.flow import InstalledAppFlow
-
+    """Run the local-server flow; the ``Credentials.to_json()`` text of the new token. The URL
+    goes to ``show_url`` once; the flow then waits for Google's redirect to 127.0.0.1."""
     _allow_plain_http_on_loopback(config)
-    flow = InstalledAppFlow.from_client_config(dict(config), scopes=SCOPES)
-    handoff = f"calsync-auth-{secrets.token_hex(4)}"
-    webbrowser.register(handoff, None, _UrlHandoff(show_url))
+    flow = _showing_flow(show_url).from_client_config(dict(config), scopes=SCOPES)
     try:
         credentials = flow.run_local_server(
             host="127.0.0.1",
             port=port,
-            open_browser=True,
-            browser=handoff,
+            open_browser=False,  # show_url opens one, if there is one
             authorization_prompt_message="",
             success_message="calsync has its token. You may close this window.",
             timeout_seconds=int(timeout),

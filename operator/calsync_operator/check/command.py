@@ -115,7 +115,14 @@ def _list_calendarsyncs(cluster: Cluster, namespaces: list[str]) -> list[dict[st
                         GROUP, VERSION, namespace, PLURAL, _request_timeout=REQUEST_TIMEOUT
                     )
                 )
-                items += cast(dict[str, Any], listed).get("items") or []
+                found = cast(dict[str, Any], listed).get("items") or []
+                if namespace is not None and not found and _namespace_missing(cluster, namespace):
+                    # An empty list from a namespace that does not exist is a typo, not health.
+                    raise CliError(
+                        f"namespace {namespace!r} does not exist",
+                        hint="check the name: kubectl get namespaces",
+                    )
+                items += found
         except ApiException as exc:
             if exc.status != 404:
                 raise
@@ -124,6 +131,21 @@ def _list_calendarsyncs(cluster: Cluster, namespaces: list[str]) -> list[dict[st
                 hint="install the CRD: helm install calsync ./helm/calsync (or kubectl apply -f crds/)",
             ) from None
     return items
+
+
+def _namespace_missing(cluster: Cluster, namespace: str) -> bool:
+    """True only when the API server says the namespace does not exist (no permission to read
+    namespaces, as with the chart's namespaced RBAC, tells nothing: then it is not missing)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    from calsync_operator.kube.connect import REQUEST_TIMEOUT
+
+    try:
+        client.CoreV1Api(cluster.api_client).read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
+    except ApiException as exc:
+        return bool(exc.status == 404)
+    return False
 
 
 def _notify_on_change(cluster: Cluster, mailer: Mailer, report: Report, namespace: str, name: str) -> None:

@@ -79,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration <= 0:
         raise CliError("--duration must be a positive number of seconds", hint="e.g. --duration 20")
-    log_file = args.log_file or Path(tempfile.gettempdir()) / "calsync-demo.log"
+    try:
+        log_file = args.log_file or Path(tempfile.gettempdir()) / "calsync-demo.log"
+    except FileNotFoundError:  # tempfile found no writable directory (read-only root filesystem)
+        raise CliError(
+            "no writable temporary directory for the demo's log file (TMPDIR, /tmp, /var/tmp)",
+            hint="give it one (docker run --tmpfs /tmp, or TMPDIR=DIR) or pass --log-file PATH",
+        ) from None
     try:
         handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
     except OSError as exc:

@@ -23,6 +23,11 @@ COMMANDS: tuple[str, ...] = (
     "calsync_operator.cli.auth",
     "calsync_operator.cli.check",
     "calsync_operator.cli.demo",
+    "calsync_operator.cli.status",
+    "calsync_operator.cli.sync",
+    "calsync_operator.cli.suspend",
+    "calsync_operator.cli.resume",
+    "calsync_operator.cli.confirm_delete",
 )
 
 

@@ -30,7 +30,7 @@ from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
 from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.channel_step import ChannelTimes
 from calsync_operator.controller.clients import ClientCache
-from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome, StepKind
+from calsync_operator.controller.rules.outcomes import TARGET_PROBLEM, PassResult, SourceOutcome, StepKind
 from calsync_operator.controller.rules.pass_request import PassRequest
 from calsync_operator.controller.rules.readiness import Problems
 from calsync_operator.controller.rules.triggers import Signals
@@ -133,12 +133,16 @@ class ResourceMemory:
         if outcome.channels_checked:
             self._put(self.channel_problems, key, outcome.channel_problem)
         if outcome.kind is StepKind.FAILED:
-            self._put(self.sync_problems, key, outcome.sync_problem)
+            if outcome.target_problem is not None:
+                self.sync_problems[TARGET_PROBLEM] = outcome.target_problem
+            else:
+                self._put(self.sync_problems, key, outcome.sync_problem)
             if outcome.quota_until is not None:
                 self.quota_until[key] = outcome.quota_until
         if outcome.kind is StepKind.SYNCED and outcome.index is not None:
             self.indexes[key] = outcome.index
             self.sync_problems.pop(key, None)
+            self.sync_problems.pop(TARGET_PROBLEM, None)  # the target was read
             self.quota_until.pop(key, None)
             for secret in outcome.working_secrets:
                 self.credential_problems.pop(secret, None)

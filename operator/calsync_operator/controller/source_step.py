@@ -26,7 +26,7 @@ from calsync_operator.controller.memory import OperatorContext, ResourceMemory
 from calsync_operator.controller.rules.outcomes import SourceOutcome, StepKind
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
 from calsync_operator.google.client import GoogleCalendarClient
-from calsync_operator.sync.engine import SyncOutcome, sync_source
+from calsync_operator.sync.engine import SyncOutcome, TargetUnreadable, sync_source
 from calsync_operator.sync.port import AuthExpired, GoogleError, QuotaExhausted
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ async def sync_source_step(
         outcome = await _run_engine(scope, source, entry, client, target_client)
     except AuthExpired:
         return _with_channels(_auth_expired(scope, source, entry, client, target_client), channels)
+    except TargetUnreadable as exc:
+        return _with_channels(_target_failed(scope, entry, exc), channels)
     except GoogleError as exc:
         return _with_channels(_failed(scope, source, entry, exc), channels)
     return _with_channels(_synced(scope, source, entry, outcome), channels)
@@ -191,6 +193,33 @@ def _failed(scope: PassScope, source: Source, entry: SourceStatus, exc: GoogleEr
     )
 
 
+def _target_failed(scope: PassScope, entry: SourceStatus, exc: TargetUnreadable) -> SourceOutcome:
+    """One problem for the target, however many sources ran into it; an outage is Google's."""
+    message = target_problem(exc, scope.spec)
+    reason = ReadyReason.GOOGLE_ERROR if exc.retryable else ReadyReason.TARGET_ERROR
+    metrics.SYNCS.labels(result="error").inc()
+    return SourceOutcome(
+        StepKind.FAILED,
+        replace(entry, last_error=message),
+        target_problem=(reason, message),
+        retry_after=(exc.retry_after or scope.ctx.settings.retry_delay_seconds) if exc.retryable else None,
+    )
+
+
+def target_problem(exc: TargetUnreadable, spec: CalendarSyncSpec) -> str:
+    """The target is to blame: say which calendar, what Google said, and what to check."""
+    ref = spec.target.credentials
+    secret = f"Secret {ref.name!r}" if ref is not None else "the target's Secret"
+    said = f"{exc.status} {exc.reason}" if exc.reason else f"{exc.status} (Google gave no reason)"
+    hint = (
+        "retried later"
+        if exc.retryable
+        else f"check spec.target.calendarId (Google Calendar > Settings > the calendar > Integrate "
+        f"calendar > Calendar ID) and that the Google account of {secret} can change events in it"
+    )
+    return f"The target calendar {exc.target_calendar_id!r} cannot be read: {said}; {hint}."
+
+
 def _synced(scope: PassScope, source: Source, entry: SourceStatus, outcome: SyncOutcome) -> SourceOutcome:
     confirm = scope.request.confirm_delete
     held = outcome.guard.tripped and not confirm
@@ -201,9 +230,18 @@ def _synced(scope: PassScope, source: Source, entry: SourceStatus, outcome: Sync
     new_entry = _entry_from_outcome(entry, outcome, push, scope.now, refresh_after=max(60.0, 2 * poll))
     _observe_push_latency(scope.obj, source.key, outcome, push, scope.ctx.now())
     used = [source.credentials, scope.spec.target.credentials]
+    failed = new_entry.failed_writes
+    # Writes Google may get over are retried with back-off (docs/operator.md); refusals wait
+    # for their event to be listed again.
+    retry_after = (
+        failed.retry_delay(scope.now, scope.ctx.settings.retry_delay_seconds, poll)
+        if failed.retrying
+        else None
+    )
     return SourceOutcome(
         StepKind.SYNCED,
         new_entry,
+        retry_after=retry_after,
         index=outcome.index,
         guard=outcome.guard.message if held else None,
         deletes_confirmed=outcome.guard.tripped and confirm and outcome.report is not None,
@@ -247,7 +285,12 @@ def _entry_from_outcome(
     handled_push = push or entry.last_handled_push
     recent = recorded is not None and (now - recorded).total_seconds() < refresh_after
     if idle and entry.sync_token and recent:
-        return replace(entry, last_handled_push=handled_push, last_error=state.last_error)
+        return replace(
+            entry,
+            last_handled_push=handled_push,
+            last_error=state.last_error,
+            failed_writes=state.failed_writes,
+        )
     return replace(state, copies=outcome.index.live_count(), last_handled_push=handled_push)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import kopf
@@ -41,7 +42,7 @@ from calsync_operator.controller.rules.notices import (
 )
 from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
-from calsync_operator.controller.rules.readiness import Situation, decide_conditions
+from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
 from calsync_operator.controller.rules.status import (
     build_status,
     guarded_status_write,
@@ -186,8 +187,10 @@ def _desired_status(
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
     conditions = decide_conditions(
-        before.get("conditions"), situation, scope.mem.problems(), generation=obj.generation, now=now
+        before.get("conditions"), situation, _problems(scope.mem, entries), generation=obj.generation, now=now
     )
+    ready = get_condition(conditions, ConditionType.READY) or {}
+    metrics.track_ready(obj.namespace, obj.name, ready.get("status") == "True", str(ready.get("reason", "")))
     plans = [(o.entry.calendar_id, o.plan) for o in outcomes.values() if o.plan is not None]
     previous_plan = before.get("plan") if isinstance(before.get("plan"), Mapping) else None
     plan = (plan_status(plans, now) if plans else previous_plan) if spec.dry_run else None
@@ -296,3 +299,11 @@ async def announce(
     if failing(after):
         ready = get_condition(after, ConditionType.READY) or {}
         metrics.RECONCILE_ERRORS.labels(reason=str(ready.get("reason"))).inc()
+
+
+def _problems(mem: ResourceMemory, entries: Sequence[SourceStatus]) -> Problems:
+    """What memory knows, plus the failed writes, which live in status (they outlive the process)."""
+    writes = {
+        e.key: f"Source {e.calendar_id}: {e.failed_writes.summary()}" for e in entries if e.failed_writes
+    }
+    return replace(mem.problems(), writes=writes)

@@ -52,7 +52,8 @@ class Screen:
 
 
 def csync_row(obj: Mapping[str, Any], now: datetime) -> tuple[str, ...]:
-    """The columns ``kubectl get csync`` prints (CRD printer columns)."""
+    """The columns ``kubectl get csync`` prints (CRD printer columns), plus the REASON that
+    kubectl prints only with ``-o wide``."""
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
     ready = get_condition(status.get("conditions"), "Ready") or {}
     return (
@@ -101,7 +102,8 @@ def render_screen(screen: Screen, now: datetime) -> str:
     """One full frame for a terminal, as plain text (``as_frame`` adds the control codes)."""
     lines = [f"calsync demo  {screen.elapsed:5.1f}s  {screen.phase}", ""]
     lines += [f"  {name:<16} {url}" for name, url in screen.endpoints.items()]
-    lines += ["", "$ kubectl get csync -w"]
+    # kubectl shows REASON only with -o wide (priority 1); the demo adds it to the default columns.
+    lines += ["", "$ kubectl get csync -w          # plus REASON, which kubectl shows with -o wide"]
     rows = [CSYNC_HEADER, *(csync_row(obj, now) for obj in screen.csyncs)]
     lines += columns(rows) if screen.csyncs else ["No resources found in default namespace."]
     lines += ["", f"Target calendar {screen.target_calendar} (times in UTC):"]

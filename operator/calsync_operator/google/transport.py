@@ -13,8 +13,10 @@ becomes a retryable ``TransportError``.
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import google.auth.exceptions
 import google_auth_httplib2
@@ -24,6 +26,12 @@ from googleapiclient.errors import HttpError
 from calsync_operator.google import metrics
 from calsync_operator.google.credentials import PERMANENT_OAUTH_ERRORS, ManagedCredentials, oauth_error_code
 from calsync_operator.google.retry import TransportError, error_from_response
+
+log = logging.getLogger("calsync.google")
+_T = TypeVar("_T")
+# What sending on a keep-alive connection the other end dropped while it was idle raises
+# (httplib2 reconnects by itself only when the server closed it cleanly).
+STALE_CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 class Transport:
@@ -53,7 +61,7 @@ class Transport:
         self._check_not_refused()
         metrics.GOOGLE_HTTP_REQUESTS.labels(kind="single").inc()
         try:
-            result = request.execute(http=self.http(), num_retries=0)
+            result = self._reconnecting(lambda http: request.execute(http=http, num_retries=0))
         except HttpError as exc:
             metrics.GOOGLE_CALLS.labels(method=method, code=str(exc.resp.status)).inc()
             raise error_from_response(exc.resp.status, exc.resp, exc.content) from None
@@ -69,11 +77,22 @@ class Transport:
         self._check_not_refused()
         metrics.GOOGLE_HTTP_REQUESTS.labels(kind="batch").inc()
         try:
-            batch.execute(http=self.http())
+            self._reconnecting(lambda http: batch.execute(http=http))
         except HttpError as exc:
             raise error_from_response(exc.resp.status, exc.resp, exc.content) from None
         except Exception as exc:
             raise self.translate(exc) from None
+
+    def _reconnecting(self, send: Callable[[Any], _T]) -> _T:
+        """Send; if this thread's kept-alive connection turns out dead (closed by the far end
+        during an idle spell), reconnect and send once more, quietly: that is not Google
+        failing, and every write is idempotent, so a resend cannot duplicate anything."""
+        try:
+            return send(self.http())
+        except STALE_CONNECTION_ERRORS as exc:
+            log.debug("Reconnecting a stale keep-alive connection to Google (%s)", type(exc).__name__)
+            self.http().http.close()  # httplib2 opens fresh connections on the next request
+            return send(self.http())
 
     def translate(self, exc: Exception) -> Exception:
         """Map what httplib2/google-auth raise to our errors; anything else passes unchanged."""

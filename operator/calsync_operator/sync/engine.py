@@ -11,7 +11,9 @@ tripped delete guard leaves the old token in place and the next pass sees the sa
 again — idempotent writes (deterministic ids, render hashes) make that replay free.
 
 Errors that stop a pass (auth, quota, listing failures) propagate: the operator maps them to
-conditions and retries; per-write failures end up in ``lastError``. Passes are blocking (run
+conditions and retries (a target that cannot be listed raises ``TargetUnreadable``: the target
+is to blame, not the source); per-write failures end up in ``lastError`` and are remembered in
+``failedWrites`` (``writefailures``). Passes are blocking (run
 them with ``asyncio.to_thread``) and must not overlap for one source: the index is updated in
 place.
 """
@@ -24,19 +26,23 @@ from datetime import datetime
 
 from calsync_operator.api.conditions import format_time
 from calsync_operator.api.names import TAG_SOURCE, copy_event_id
+from calsync_operator.api.records import DeleteWindow, FailedWrite
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
 from calsync_operator.api.status import Counts, SourceStatus
 from calsync_operator.sync.copyindex import CopyIndex
+from calsync_operator.sync.deleteguard import DeleteGuard, judge_deletes
 from calsync_operator.sync.executor import ExecutionReport, PlanExecutor
 from calsync_operator.sync.filters import outside_window, skip_reason, window_bounds
-from calsync_operator.sync.planner import (
-    DeleteGuard,
-    Plan,
-    judge_deletes,
-    plan_source_changes,
-    sweep_candidates,
+from calsync_operator.sync.planner import OpKind, Plan, plan_source_changes, sweep_candidates
+from calsync_operator.sync.port import (
+    CalendarClient,
+    Event,
+    GoogleError,
+    ListResult,
+    QuotaExhausted,
+    SyncTokenExpired,
 )
-from calsync_operator.sync.port import CalendarClient, Event, ListResult, SyncTokenExpired
+from calsync_operator.sync.writefailures import failed_write, settle
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,26 @@ class SyncOutcome:
         return self.report.counts if self.report is not None else Counts()
 
 
+class TargetUnreadable(GoogleError):
+    """The target calendar could not be listed: the target is to blame, not the source."""
+
+    def __init__(self, target_calendar_id: str, error: GoogleError) -> None:
+        super().__init__(error.status, error.reason, error.message, retry_after=error.retry_after)
+        self.target_calendar_id = target_calendar_id
+
+
 def load_copy_index(
     target_client: CalendarClient, target_calendar_id: str, source_calendar_id: str
 ) -> CopyIndex:
     """Rebuild the index of one source's copies from the target (one filtered listing)."""
-    listing = target_client.list_events(
-        target_calendar_id, private_extended_property=f"{TAG_SOURCE}={source_calendar_id}"
-    )
+    try:
+        listing = target_client.list_events(
+            target_calendar_id, private_extended_property=f"{TAG_SOURCE}={source_calendar_id}"
+        )
+    except QuotaExhausted:
+        raise  # the credential's daily limit, handled as such
+    except GoogleError as exc:
+        raise TargetUnreadable(target_calendar_id, exc) from exc
     return CopyIndex.from_listing(source_calendar_id, listing.events)
 
 
@@ -230,7 +249,8 @@ def sync_source(
     events = list(listing.events)
     changed, alive = _complete_changes(source_client, spec, source, index, events, now, full=full)
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)
-    guard = judge_deletes(plan, index, spec.max_delete_fraction)
+    live_before = index.live_count()
+    guard = _judge(plan, live_before, spec, source, state, now)
     held = guard.tripped and not confirm_delete
     if spec.dry_run:
         return SyncOutcome(state, index, plan, None, guard, full)
@@ -243,13 +263,79 @@ def sync_source(
         batch_size=batch_size,
         between_batches=between_batches,
     ).run(plan.without_copy_deletes() if held else plan)
+    window = _window_after(state.delete_window, guard, report, now, live_before, confirm_delete)
+    new_state = _after_pass(state, listing, report, guard, window, _ids(changed), now, full=full, held=held)
+    return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _after_pass(
+    state: SourceStatus,
+    listing: ListResult,
+    report: ExecutionReport,
+    guard: DeleteGuard,
+    window: DeleteWindow,
+    listed: set[str],
+    now: datetime,
+    *,
+    full: bool,
+    held: bool,
+) -> SourceStatus:
+    """The source's state after an executed pass: the token moves only when the pass settled."""
     settled = not held and report.retryable_failures == 0
-    new_state = replace(
+    return replace(
         state,
         sync_token=listing.next_sync_token if settled else (None if full else state.sync_token),
         last_sync_time=format_time(now),
         last_full_sync_time=format_time(now) if full else state.last_full_sync_time,
         counts=state.counts + report.counts,
         last_error=(guard.message if held else None) or report.error_summary(),
+        delete_window=window,
+        held_deletes=guard.deletes if held else 0,
+        # Non-retryable failures let the token move on only because they are remembered here.
+        failed_writes=settle(
+            state.failed_writes, _failures(report), listed, full_listing=full, now=format_time(now)
+        ),
     )
-    return SyncOutcome(new_state, index, plan, report, guard, full)
+
+
+def _ids(events: list[Event]) -> set[str]:
+    return {str(e["id"]) for e in events}
+
+
+def _judge(
+    plan: Plan, live: int, spec: CalendarSyncSpec, source: Source, state: SourceStatus, now: datetime
+) -> DeleteGuard:
+    """The delete guard over this pass's copy deletions and the window's earlier ones."""
+    return judge_deletes(
+        source_calendar_id=source.calendar_id,
+        planned=sum(1 for op in plan.ops if op.deletes_copy),
+        live_copies=live,
+        max_fraction=spec.max_delete_fraction,
+        window=state.delete_window,
+        now=now,
+    )
+
+
+def _failures(report: ExecutionReport) -> list[FailedWrite]:
+    """The pass's failures to remember; an original kept because its copy failed (no error of
+    its own) is that copy's failure, counted once."""
+    return [
+        failed_write(r.op.kind.value, r.op.source_event_id, r.error)
+        for r in report.failures
+        if r.error is not None or r.op.kind is not OpKind.DELETE_SOURCE
+    ]
+
+
+def _window_after(
+    window: DeleteWindow,
+    guard: DeleteGuard,
+    report: ExecutionReport,
+    now: datetime,
+    live_before: int,
+    confirmed: bool,
+) -> DeleteWindow:
+    """The delete guard's window after this pass: a confirmed release starts a new one."""
+    if guard.tripped and confirmed:
+        return DeleteWindow()
+    deleted = sum(1 for r in report.results if r.ok and r.op.deletes_copy)
+    return window.after(now, live_before, deleted)

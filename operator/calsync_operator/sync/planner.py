@@ -5,7 +5,7 @@ ids, render hashes (an unchanged event plans nothing), loop prevention and filte
 a reason; a copy whose event became filtered out is deleted), recurring series (exceptions
 are written onto the copied series' occurrence ids, after the series itself), invite
 delivery, source cleanup (deleting an original only once everything it depends on was
-confirmed written), the sweep after a full listing, and the delete guard.
+confirmed written) and the sweep after a full listing. The delete guard is ``deleteguard``.
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, copy_event_id, instance_id
+from calsync_operator.api.names import copy_event_id, instance_id
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
 from calsync_operator.sync.copyindex import CopyEntry, CopyIndex, is_instance_id
 from calsync_operator.sync.filters import SkipReason, outside_window, skip_reason
 from calsync_operator.sync.port import Event
 from calsync_operator.sync.render import invite_patch, render_copy
-
-# Small passes never trip the guard: deleting 1 of 3 copies is a user deleting an event,
-# not a mass deletion (the guard exists for revoked access, emptied calendars, bad filters).
-GUARD_MIN_DELETES = 5
 
 
 class OpKind(StrEnum):
@@ -73,34 +69,6 @@ class Plan:
 
     def without_copy_deletes(self) -> Plan:
         return Plan(tuple(op for op in self.ops if not op.deletes_copy))
-
-
-@dataclass(frozen=True)
-class DeleteGuard:
-    """The verdict on a pass's copy deletions against ``maxDeleteFraction``."""
-
-    source_calendar_id: str
-    existing: int
-    deletes: int
-    max_fraction: float
-    tripped: bool
-
-    @property
-    def message(self) -> str:
-        share = self.deletes / self.existing if self.existing else 1.0
-        return (
-            f"the sync of source {self.source_calendar_id!r} would delete {self.deletes} of "
-            f"{self.existing} copies ({share:.0%}), more than maxDeleteFraction {self.max_fraction}; "
-            f"nothing was deleted: if this is intended, raise spec.maxDeleteFraction or annotate "
-            f"the CalendarSync with {CONFIRM_DELETE_ANNOTATION}=true"
-        )
-
-
-def judge_deletes(plan: Plan, index: CopyIndex, max_fraction: float) -> DeleteGuard:
-    existing = index.live_count()
-    deletes = sum(1 for op in plan.ops if op.deletes_copy)
-    tripped = deletes > GUARD_MIN_DELETES and deletes > max_fraction * existing
-    return DeleteGuard(index.source_calendar_id, existing, deletes, max_fraction, tripped)
 
 
 def instance_copy_id(master_copy_id: str, event: Event) -> str | None:

@@ -85,6 +85,7 @@ async def delete(
         result = await tear_down(ctx, mem, obj, parsed)
     ctx.secret_watch.unregister(obj.namespace, name)
     metrics.forget_resource(obj.namespace, name, [source.key for source in parsed.sources])
+    metrics.forget_ready(obj.namespace, name)
     for notice in result.notices:
         kopf.event(body, type=notice.type, reason=notice.reason, message=notice.message)
     if result.copies_deleted:

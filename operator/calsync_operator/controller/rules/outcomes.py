@@ -7,10 +7,12 @@ what the memory forgets and what it learns:
 - ``held``: Google's daily limit is still in force; nothing was asked of Google.
 - ``no_client``: a Secret yielded no working client (``credential_problems`` says which).
 - ``auth_expired``: Google refused a token during the step.
-- ``failed``: the sync stopped on a Google error (``sync_problem``; a spent quota sets
-  ``quota_until``; a retryable one ``retry_after``).
-- ``synced``: the engine finished (``index``, ``guard``); every earlier problem of the source and
-  of the Secrets it used is over.
+- ``failed``: the sync stopped on a Google error (``sync_problem``, or ``target_problem`` when
+  the target could not be listed; a spent quota sets ``quota_until``; a retryable one
+  ``retry_after``).
+- ``synced``: the engine finished (``index``, ``guard``); every earlier problem of the source, of
+  the target and of the Secrets it used is over (writes that failed stay in the entry's
+  ``failed_writes``; ``retry_after`` when Google may get over them).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from calsync_operator.sync.copyindex import CopyIndex
 from calsync_operator.sync.planner import Plan
 
 Problem = tuple[str, str]  # (condition reason, message naming the fix)
+TARGET_PROBLEM = "target"  # the key of the target's problem: one, however many sources hit it
 
 
 class StepKind(StrEnum):
@@ -45,6 +48,7 @@ class SourceOutcome:
     channel_problem: str | None = None
     channels_checked: bool = False  # the channel step ran: ``channel_problem`` is current
     sync_problem: Problem | None = None
+    target_problem: Problem | None = None  # the target could not be read (not this source's fault)
     retry_after: float | None = None  # a retryable failure: sync this source again after it
     quota_until: datetime | None = None
     index: CopyIndex | None = None  # the copy index after a finished sync

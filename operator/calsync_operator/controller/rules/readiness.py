@@ -7,9 +7,10 @@ knowledge about every source into ``Authenticated``, ``PushActive``, ``DeleteGua
 the transition time moves only on a flip.
 
 Ready's reason is the most urgent problem: the user must act on credentials before anything
-else can work, quota and Google errors clear by themselves, a guard waits for a decision.
-Per-event write failures are not here: they show in ``sources[].lastError`` and are retried,
-and must not make Ready flap (one mail per flip).
+else can work (a target that cannot be read blames the target, once, not every source), quota
+and Google errors clear by themselves, writes that failed after retries (``WriteFailed``, from
+``status.sources[].failedWrites``: they stay until they succeed, so Ready does not flap), and
+a guard waits for a decision.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Problems:
     sync: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # source key → (Ready reason, message)
     channels: Mapping[str, str] = field(default_factory=dict)  # source key → message
     guards: Mapping[str, str] = field(default_factory=dict)  # source key → message
+    writes: Mapping[str, str] = field(default_factory=dict)  # source key → failed writes, summarised
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ def decide_conditions(
 def _push(situation: Situation, problems: Problems) -> tuple[bool, str, str]:
     if situation.suspended:
         return False, PushActiveReason.SUSPENDED, "Suspended: no push channels."
+    if situation.dry_run:
+        # A chosen mode, not an error: a dry run writes nothing to Google, channels included.
+        return False, PushActiveReason.DRY_RUN, "spec.dryRun is true: no push channels are opened."
     if not situation.push_enabled:
         return False, PushActiveReason.PUSH_DISABLED, "spec.push.enabled is false: changes arrive by polling."
     if not situation.webhook_url_set:
@@ -105,9 +110,7 @@ def _push(situation: Situation, problems: Problems) -> tuple[bool, str, str]:
         return False, PushActiveReason.CHANNEL_ERROR, _with_more(channel_error, problems.channels)
     if situation.channels_live < situation.sources:
         why = (
-            "dry run: no channels are opened"
-            if situation.dry_run
-            else "fix the credentials first (see Authenticated)"
+            "fix the credentials first (see Authenticated)"
             if problems.credentials
             else "channels are opened on the next pass"
         )
@@ -137,11 +140,14 @@ def _ready(
         )
     if credential is not None:
         return False, credential[0], _with_more(credential[1], problems.credentials)
-    for reason in (ReadyReason.QUOTA_EXCEEDED, ReadyReason.GOOGLE_ERROR):
+    for reason in (ReadyReason.TARGET_ERROR, ReadyReason.QUOTA_EXCEEDED, ReadyReason.GOOGLE_ERROR):
         failing = {key: value for key, value in problems.sync.items() if value[0] == reason}
         first = _first(failing)
         if first is not None:
             return False, reason, _with_more(first[1], failing)
+    first_write = _first(problems.writes)
+    if first_write is not None:
+        return False, ReadyReason.WRITE_FAILED, _with_more(first_write, problems.writes)
     if guard is not None:
         return False, ReadyReason.DELETE_GUARD, guard
     if situation.dry_run:
