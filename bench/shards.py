@@ -114,13 +114,17 @@ def secret(name: str) -> dict[str, Any]:
 
 
 class Ledger:
-    """Every ``status.shard`` each CalendarSync's status carried, from a watch (re-watching from
-    the last version seen when a loaded API server's watch cache lags)."""
+    """Every ``status.shard`` each CalendarSync's status carried from now on, from a watch that
+    starts at the current version (the statuses already there are not counted) and re-watches
+    from the last version seen when a loaded API server's watch cache lags."""
 
     def __init__(self, api: client.ApiClient, namespace: str) -> None:
         self.writers: dict[str, set[str]] = defaultdict(set)
         self.api, self.namespace = api, namespace
         self._watch, self._stopped = watch.Watch(), threading.Event()
+        custom = client.CustomObjectsApi(api)
+        listing = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+        self._start_version = str(listing["metadata"]["resourceVersion"])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -133,7 +137,7 @@ class Ledger:
         self._thread.join(10)
 
     def _run(self) -> None:
-        custom, version = client.CustomObjectsApi(self.api), ""
+        custom, version = client.CustomObjectsApi(self.api), self._start_version
         while not self._stopped.is_set():
             with contextlib.suppress(ProtocolError, client.ApiException):
                 for event in self._watch.stream(
