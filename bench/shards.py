@@ -293,14 +293,15 @@ def baseline(kubeconfig: str, count: int, folder: Path, emulator: Emulator) -> f
     cluster.install()
     webhook, url = start_webhook(kubeconfig, cluster.namespace, folder)
     world = World(kubeconfig, count, folder, emulator, webhook, url, cluster)
-    seed(world)
-    world.start(0, 1)
-    rate = ready_rate(world)
-    for _, _, operator in world.operators:
-        operator.process.stop()
-    webhook.stop()
-    cluster.close()
-    return rate
+    try:
+        seed(world)
+        world.start(0, 1)
+        return ready_rate(world)
+    finally:
+        for _, _, operator in world.operators:
+            operator.process.stop()
+        webhook.stop()
+        cluster.close()
 
 
 def split(world: World, shards: int) -> dict[str, Any]:
