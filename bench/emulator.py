@@ -129,7 +129,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     args = parser.parse_args()
 
-    with EmulatorServer() as emu:
+    # The push receiver listens on http://127.0.0.1: allowed by option (Google: https only).
+    with EmulatorServer(allow_http_push=True) as emu:
+        emu.create_calendar("push@bench", "warm@bench", "one@bench", "batch@bench", "big@bench")
         service = service_for(emu)
         service.events().list(calendarId="warm@bench").execute()
 

@@ -73,6 +73,7 @@ def main() -> None:
     n = args.events
 
     with EmulatorServer() as emu:
+        emu.create_calendar("batched@bench", "small@bench", "faulty@bench")
         elapsed, batched_trips = timed_write(emu, make_client(emu, "batched"), "batched@bench", n)
         batched_rate = n / elapsed
         print(f"batched 1000: {n} inserts in {elapsed:.2f}s ({batched_rate:.0f}/s), {batched_trips} batches")

@@ -73,6 +73,7 @@ def main() -> None:
         parser.error("at most 17,472 events fit the default window at 30-minute spacing")
 
     with EmulatorServer() as emulator:
+        emulator.create_calendar(SOURCE, TARGET)
         source_client, target_client = client(emulator, "source"), client(emulator, "target")
         first = sync_source(
             spec=spec, source=source, state=SourceStatus(SOURCE),

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from calsync_operator.errors import SettingsError
 from calsync_operator.google.endpoints import GoogleSettings
@@ -37,6 +38,10 @@ ENV_SHARDS = "CALSYNC_SHARDS"
 # Where a StatefulSet pod finds its ordinal when CALSYNC_SHARD is unset (the chart sets POD_NAME).
 ENV_POD_NAMES = ("POD_NAME", "HOSTNAME")
 _ORDINAL = re.compile(r"-(\d+)$")
+ENV_WEBHOOK_INSECURE = "CALSYNC_WEBHOOK_INSECURE_LOOPBACK"
+ENV_FULL_SYNC_INTERVAL = "CALSYNC_FULL_SYNC_INTERVAL_SECONDS"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+DEFAULT_FULL_SYNC_INTERVAL = 24 * 3600  # the window rolls daily (docs/sync.md)
 
 SENDGRID_API_HOST = "https://api.sendgrid.com"
 GOOGLE_DEFAULT_CHANNEL_TTL = 7 * 24 * 3600  # Google's default channel lifetime (docs/design.md §5)
@@ -66,6 +71,12 @@ class Environment:
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not an integer") from None
 
+    def flag(self, name: str) -> bool:
+        raw = (self.text(name) or "false").lower()
+        if raw not in ("true", "false", "1", "0"):
+            raise SettingsError(f"{name}={raw!r}: use true or false")
+        return raw in ("true", "1")
+
     def namespaces(self) -> tuple[str, ...]:
         """``CALSYNC_NAMESPACES``: the namespaces to serve; empty: every namespace."""
         return self.items(ENV_NAMESPACES)
@@ -89,6 +100,11 @@ class OperatorSettings:
     """Everything the operator needs to know about its surroundings."""
 
     webhook_url: str | None = None  # public https URL ending in /push; None: no push channels
+    # Tests and the demo only: accept http://127.0.0.1 as the webhook URL (Google delivers
+    # only to https, so the emulator must be told the same: --allow-http-push).
+    webhook_insecure_loopback: bool = False
+    # Each source is listed in full at least this often, so the window rolls (docs/sync.md).
+    full_sync_interval_seconds: int = DEFAULT_FULL_SYNC_INTERVAL
     google: GoogleSettings = field(default_factory=GoogleSettings)
     sendgrid_api_key: str | None = field(default=None, repr=False)
     sendgrid_api_host: str = SENDGRID_API_HOST
@@ -116,10 +132,9 @@ class OperatorSettings:
     shards: int = 1
 
     def __post_init__(self) -> None:
-        if self.webhook_url is not None and not self.webhook_url.startswith(("https://", "http://")):
+        if self.full_sync_interval_seconds < 60:
             raise SettingsError(
-                f"{ENV_WEBHOOK_URL}={self.webhook_url!r} is not a URL: set it to the webhook's public "
-                "https address ending in /push (e.g. https://calsync.example.com/push)"
+                f"{ENV_FULL_SYNC_INTERVAL} must be at least 60, got {self.full_sync_interval_seconds}"
             )
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"{ENV_LOG_FORMAT}={self.log_format!r}: use one of {', '.join(LOG_FORMATS)}")
@@ -136,6 +151,31 @@ class OperatorSettings:
                 f"{ENV_SHARD}={self.shard} does not exist with {ENV_SHARDS}={self.shards}: "
                 f"use 0..{self.shards - 1} (one replica per shard)"
             )
+
+    @property
+    def webhook_problem(self) -> str | None:
+        """Why Google could not push to ``webhook_url`` (PushActive=False says so), or None.
+        Google delivers only to https addresses; plain http is allowed on loopback with
+        ``CALSYNC_WEBHOOK_INSECURE_LOOPBACK=true``, for tests and the demo."""
+        if self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        if parts.scheme == "https" and parts.hostname:
+            return None
+        if self.webhook_insecure_loopback and parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+            return None
+        loopback = " (http is accepted only on 127.0.0.1 with CALSYNC_WEBHOOK_INSECURE_LOOPBACK=true)"
+        return (
+            f"{ENV_WEBHOOK_URL}={self.webhook_url!r} is not an https URL: Google delivers push "
+            f"notifications only to https addresses{loopback}. Set it to the webhook's public https "
+            "address ending in /push (e.g. https://calsync.example.com/push); until then changes "
+            "arrive by polling."
+        )
+
+    @property
+    def push_address(self) -> str | None:
+        """Where channels point: the webhook URL, when Google can deliver there."""
+        return self.webhook_url if self.webhook_problem is None else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -156,6 +196,8 @@ class OperatorSettings:
             channel_ttl_seconds=env.integer(ENV_CHANNEL_TTL, GOOGLE_DEFAULT_CHANNEL_TTL),
             shard=_shard(env),
             shards=env.integer(ENV_SHARDS, 1),
+            webhook_insecure_loopback=env.flag(ENV_WEBHOOK_INSECURE),
+            full_sync_interval_seconds=env.integer(ENV_FULL_SYNC_INTERVAL, DEFAULT_FULL_SYNC_INTERVAL),
         )
 
 

@@ -41,7 +41,7 @@ from role_processes import (
 )
 
 from calsync_operator.api.names import FINALIZER, GROUP, PLURAL, VERSION, push_annotation
-from calsync_operator.demo.story import CENTRAL, PERSONAL, SOURCE_TOKENS, TOKENS, WORK
+from calsync_operator.demo.story import CENTRAL, PERSONAL, SOURCE_TOKENS, TOKENS, USERS, WORK
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
@@ -144,6 +144,9 @@ def test_operator_and_webhook_sync_and_push_with_only_their_service_account_toke
     namespace = install.namespace
     admin = _api(cluster.kubeconfig)
     custom = client.CustomObjectsApi(admin)
+    for refresh_token, user in USERS.items():  # Alice's calendars exist, as on Google
+        emulator.register_user(refresh_token, user)
+    emulator.allow_http_push()
     _put_token_secrets(client.CoreV1Api(admin), namespace, emulator)
     seeded = [_add_event(emulator, PERSONAL, "Standup"), _add_event(emulator, WORK, "Review")]
     manifest = yaml.safe_load(EXAMPLE.read_text())
@@ -158,7 +161,11 @@ def test_operator_and_webhook_sync_and_push_with_only_their_service_account_toke
     )
     with webhook:
         until(lambda: http_get(f"{webhook_url}/readyz") == "ok", "the webhook's channel index")
-        overrides = {"CALSYNC_WEBHOOK_URL": f"{webhook_url}/push"}
+        # The webhook listens on http://127.0.0.1: allowed explicitly, on both sides (Google: https only).
+        overrides = {
+            "CALSYNC_WEBHOOK_URL": f"{webhook_url}/push",
+            "CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "true",
+        }
         operator, health = operator_process(
             cluster, namespace, install.operator_kubeconfig, tmp_path / "operator.log", overrides
         )

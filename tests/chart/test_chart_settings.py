@@ -133,6 +133,9 @@ ENV_NAME = re.compile(r"""["'`]((?:CALSYNC|SENDGRID)_[A-Z0-9_]+)["'`=]""")
 # Read by the code but deliberately not set by the chart, with the reason.
 NOT_FROM_CHART: dict[str, str] = {
     "CALSYNC_SHARD": "the StatefulSet's pods take their shard from the ordinal in POD_NAME",
+    # A deployment's webhook is public https (Google pushes nowhere else); plain http on
+    # loopback exists only for tests and the demo, which set it themselves.
+    "CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "tests and the demo only",
 }
 
 

@@ -35,6 +35,8 @@ NAME = "personal-to-central"
 TOKENS = {"personal-token": "rt-personal", "work-token": "rt-work", "central-token": "rt-central"}
 PERSONAL = "alice.personal@example.com"
 CENTRAL = "alice.central@example.com"
+# Whose calendar each refresh token opens (the emulator, like Google, knows only calendars that exist).
+USERS = {"rt-personal": PERSONAL, "rt-work": "alice@work.example.com", "rt-central": CENTRAL}
 CLI = [sys.executable, "-m", "calsync_operator.cli"]
 
 
@@ -108,6 +110,8 @@ def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
 @contextmanager
 def ops_world(cluster: TestCluster, emulator: EmulatorServer, namespace: str) -> Iterator[OpsWorld]:
     """Secrets and the example CalendarSync in ``namespace``, the operator running on it."""
+    for refresh_token, user in USERS.items():  # Alice's calendars exist, as on Google
+        emulator.register_user(refresh_token, user)
     for secret, refresh_token in TOKENS.items():
         token = base64.b64encode(emulator.token_json(refresh_token=refresh_token).encode()).decode()
         cluster.kubectl(

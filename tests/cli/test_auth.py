@@ -91,7 +91,7 @@ def test_local_server_flow_creates_the_secret_with_a_working_token(
         json.dumps(token), source="test", settings=GoogleSettings(api_root=emulator.root_url)
     )
     try:
-        assert client.list_events("alice@example.com").events == []
+        assert client.list_events("primary").events == []  # the consenting user's own calendar
     finally:
         client.close()
     out = capsys.readouterr()

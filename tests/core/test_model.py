@@ -72,6 +72,7 @@ def test_minimal_spec_gets_design_defaults() -> None:
     assert (filters.title_include, filters.title_exclude) == (None, None)
     assert (filters.window.past_days, filters.window.future_days) == (7, 365)
     assert spec.secret_names() == {"central-token", "personal-token", "work-token"}
+    assert not spec.target.default_reminders  # copies alert nobody unless asked to
 
 
 def test_every_field_is_read() -> None:
@@ -97,7 +98,9 @@ def test_every_field_is_read() -> None:
         maxDeleteFraction=1,
     )
     raw["sources"][0].update(titlePrefix="[home] ", colorId="11")
+    raw["target"]["defaultReminders"] = True
     spec = parse_spec(raw)
+    assert spec.target.default_reminders
     assert spec.privacy is Privacy.BUSY
     assert spec.filters.title_include is not None
     assert spec.filters.title_include.search("Daily STANDUP")

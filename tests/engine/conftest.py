@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -49,7 +50,8 @@ class World:
         return client
 
     def _new_client(self, calendar_id: str, api_root: str) -> GoogleCalendarClient:
-        token_json = self.emulator.token_json(refresh_token=f"refresh-{calendar_id}")
+        # Each calendar is its Secret's user's primary calendar, as for a person's own calendar.
+        token_json = self.emulator.token_json(refresh_token=f"refresh-{calendar_id}", user=calendar_id)
         settings = GoogleSettings(api_root=api_root)
         policy = RetryPolicy(max_attempts=self.attempts, initial_wait=0.01, max_wait=0.05)
         credentials = ManagedCredentials(token_json, source=f"secret for {calendar_id}")
@@ -91,6 +93,16 @@ class World:
         ops = [WriteOp(kind, calendar_id, str(e["id"]), e if body else None) for e in events]
         results = self.client(calendar_id).write(ops)
         assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
+
+    def occurrence(self, calendar_id: str, series_id: str, original_start: datetime | str) -> Event:
+        """One occurrence of a series, found as any client must find it: Google's occurrence
+        ids are opaque, so by the series and the original start (``events.instances``; a date
+        string for an all-day series)."""
+        if isinstance(original_start, datetime):
+            original_start = original_start.isoformat().replace("+00:00", "Z")
+        found = self.client(calendar_id).instances(calendar_id, series_id, original_start=original_start)
+        assert len(found) == 1, found
+        return found[0]
 
     def copies(self, target: str, source: str | None = None) -> list[Event]:
         """Live events in ``target`` that are copies (of ``source`` when given)."""

@@ -19,6 +19,9 @@ def cid(event_id: str) -> str:
     return copy_event_id(TARGET, SRC_A, event_id)
 
 
+DEC_3 = "2026-12-03T08:00:00Z"  # an occurrence's original start
+
+
 def index_of(events: list[dict[str, Any]], the_spec: CalendarSyncSpec | None = None) -> CopyIndex:
     """The index a target holding up-to-date copies of ``events`` would yield."""
     the_spec = the_spec or spec()
@@ -67,33 +70,46 @@ def test_newly_filtered_event_loses_its_copy_and_own_copies_are_skipped() -> Non
 
 def test_series_exceptions_follow_their_master() -> None:
     master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
-    moved = timed("m_20261126T080000Z", "Moved", hours_from_now=30, recurringEventId="m",
-                  originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
-    gone = cancelled("m_20261203T080000Z", recurringEventId="m",
-                     originalStartTime={"dateTime": "2026-12-03T08:00:00Z"})
+    # Occurrence ids are opaque (nothing in them names the series or the start).
+    moved = timed("q1w2e3r4t5", "Moved", hours_from_now=30, recurringEventId="m",
+                  originalStartTime={"dateTime": "2026-11-26T09:00:00+01:00", "timeZone": "Europe/Berlin"})
+    gone = cancelled("a9s8d7f6g5", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
     p = plan([moved, gone, master])
     assert kinds(p) == [("insert", "m"), ("update", moved["id"]), ("delete", gone["id"])]
-    assert p.ops[1].copy_id == cid("m") + "_20261126T080000Z"
-    assert p.ops[2].copy_id == cid("m") + "_20261203T080000Z"
+    # Named by the copied series and the original start: the executor looks Google's id up.
+    assert p.ops[1].copy_id == cid("m") + "@20261126T080000Z"
+    assert p.ops[2].copy_id == cid("m") + "@20261203T080000Z"
 
 
-def test_cancelled_occurrence_listed_with_its_id_only_cancels_the_right_instance_once() -> None:
+def test_cancelled_occurrence_listed_with_the_guaranteed_fields_cancels_the_right_instance_once() -> None:
     master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     index = index_of([master])
-    bare = cancelled("m_20261203T080000Z")  # no recurringEventId, no originalStartTime
+    bare = cancelled("opaque0001", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
 
     p = plan([bare], index)
 
-    assert [(op.kind, op.copy_id) for op in p.ops] == [(OpKind.DELETE, cid("m") + "_20261203T080000Z")]
-    index.record_cancelled(cid("m") + "_20261203T080000Z", bare["id"])
+    assert [(op.kind, op.copy_id) for op in p.ops] == [(OpKind.DELETE, cid("m") + "@20261203T080000Z")]
+    index.record_cancelled(cid("m") + "@20261203T080000Z", bare["id"])
     assert plan([bare], index).ops == ()
+
+
+def test_a_deleted_split_series_is_a_series_of_its_own() -> None:
+    """Google's "this and following" split makes a series ``<id>_R<time>``: its deletion (listed
+    with its id only) deletes its own copy, not an occurrence of the series it came from."""
+    master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    split = timed("m_R20261210T080000", recurrence=["RRULE:FREQ=WEEKLY;COUNT=2"])
+    index = index_of([master, split])
+
+    p = plan([cancelled(split["id"])], index)
+
+    assert [(op.kind, op.copy_id) for op in p.ops] == [(OpKind.DELETE, cid(split["id"]))]
 
 
 def test_index_rebuilt_from_a_target_listing_knows_cancelled_occurrences_listed_bare() -> None:
     series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     master_copy = render_copy(series, spec(), SRC, copy_id=cid("m"))
     listing = [
-        {"id": cid("m") + "_20261203T080000Z", "status": "cancelled", "recurringEventId": cid("m"),
+        {"id": "g00gle0paque1d", "status": "cancelled", "recurringEventId": cid("m"),
          "originalStartTime": {"dateTime": "2026-12-03T08:00:00Z"}},
         {"id": cid("gone"), "status": "cancelled"},  # a deleted copy: nothing to remember
         master_copy,
@@ -101,17 +117,17 @@ def test_index_rebuilt_from_a_target_listing_knows_cancelled_occurrences_listed_
 
     index = CopyIndex.from_listing(SRC_A, listing)
 
-    assert sorted(index.entries) == sorted([cid("m"), cid("m") + "_20261203T080000Z"])
-    occurrence = index.entries[cid("m") + "_20261203T080000Z"]
+    assert sorted(index.entries) == sorted([cid("m"), cid("m") + "@20261203T080000Z"])
+    occurrence = index.entries[cid("m") + "@20261203T080000Z"]
     assert occurrence.cancelled
-    assert occurrence.source_event_id == "m_20261203T080000Z"
-    gone = cancelled("m_20261203T080000Z", recurringEventId="m")
+    assert index.target_id(cid("m") + "@20261203T080000Z") == "g00gle0paque1d"  # no lookup needed
+    gone = cancelled("other0paque", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
     assert plan([gone], index).ops == ()
 
 
 def test_instances_mode_deleted_series_deletes_every_occurrence_copy_once() -> None:
     instances = spec(recurring=RecurringMode.INSTANCES)
-    occurrences = [timed(f"m_2026112{d}T080000Z", recurringEventId="m") for d in (6, 7)]
+    occurrences = [timed(f"opaque000{d}", recurringEventId="m") for d in (6, 7)]  # tagged with "m"
     index = index_of([*occurrences, timed("other")], instances)
 
     p = plan([cancelled(occurrences[0]["id"]), cancelled("m")], index, the_spec=instances)

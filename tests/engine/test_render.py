@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from calsync_operator.api.spec import Privacy, RecurringMode
 from calsync_operator.sync.render import invite_patch, render_copy, render_hash
@@ -88,3 +89,14 @@ def test_invite_patch_is_idempotent() -> None:
     patch = invite_patch(event, "me@example.com")
     assert patch == {"attendees": [{"email": "x@example.com"}, {"email": "me@example.com"}]}
     assert invite_patch({**event, **patch}, "ME@example.com") is None
+
+
+def test_copies_alert_nobody_unless_the_target_keeps_its_default_reminders() -> None:
+    """One meeting must not alert twice (the source's event already reminds its owner)."""
+    plain = spec()
+    keeping = replace(plain, target=replace(plain.target, default_reminders=True))
+    alarm = {"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]}
+    with_alarm = {**rich_event(), "reminders": alarm}
+
+    assert render_copy(with_alarm, plain, source(), copy_id="c1")["reminders"] == {"useDefault": False}
+    assert render_copy(with_alarm, keeping, source(), copy_id="c1")["reminders"] == {"useDefault": True}

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from calsync_operator.api.names import copy_event_id, instance_id
+from calsync_operator.api.names import copy_event_id
 from calsync_operator.api.spec import RecurringMode
 from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
@@ -53,13 +53,16 @@ def test_event_moved_out_of_the_window_loses_its_copy_and_gets_it_back(world: Wo
     assert back["summary"] == "[A] Back"
 
 
-def test_event_type_change_removes_the_copy(world: World) -> None:
-    the_spec = spec(SRC)
-    world.write(SRC_A, WriteKind.INSERT, [timed("kind000001")])
+def test_event_type_no_longer_copied_removes_the_copy(world: World) -> None:
+    """Google never changes an event's type (the emulator refuses it too), so a copy of one type
+    goes when the spec stops copying that type."""
+    the_spec = spec(SRC)  # copies default, outOfOffice and focusTime events
+    world.write(SRC_A, WriteKind.INSERT, [timed("kind000001", eventType="outOfOffice")])
     world.sync(the_spec, SRC, now=NOW)
-    world.write(SRC_A, WriteKind.UPDATE, [timed("kind000001", eventType="workingLocation")])
+    assert copy_of(world, "kind000001") is not None
+    default_only = replace(the_spec, filters=replace(the_spec.filters, event_types=("default",)))
 
-    world.sync(the_spec, SRC, now=NOW)
+    world.sync(default_only, SRC, now=NOW, force_full=True)
 
     assert copy_of(world, "kind000001") is None
 
@@ -115,7 +118,7 @@ def weekly(count: int, **extra: Any) -> Event:
 def test_shortened_series_drops_occurrences_with_exceptions(world: World) -> None:
     the_spec = spec(SRC)
     world.write(SRC_A, WriteKind.INSERT, [weekly(6)])
-    fifth = world.client(SRC_A).get_event(SRC_A, instance_id("series0001", SERIES_START + timedelta(weeks=4)))
+    fifth = world.occurrence(SRC_A, "series0001", SERIES_START + timedelta(weeks=4))
     assert fifth is not None
     world.write(SRC_A, WriteKind.UPDATE, [{**fifth, "summary": "Review (long)"}])
     world.sync(the_spec, SRC, now=NOW)
@@ -165,8 +168,7 @@ def test_series_switched_between_all_day_and_timed_shows_the_same_occurrences(wo
     the_spec = spec(SRC)
     days = {**weekly(4), "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-01"}}
     world.write(SRC_A, WriteKind.INSERT, [days])
-    second = world.client(SRC_A).get_event(SRC_A, "series0001_20261207")
-    assert second is not None
+    second = world.occurrence(SRC_A, "series0001", "2026-12-07")
     world.write(SRC_A, WriteKind.UPDATE, [{**second, "summary": "Review (moved)"}])
     world.sync(the_spec, SRC, now=NOW)
     world.write(SRC_A, WriteKind.UPDATE, [weekly(4)])
@@ -193,7 +195,7 @@ def visible(world: World, calendar_id: str) -> list[tuple[str, str]]:
 def test_switching_recurring_mode_leaves_each_occurrence_shown_once(world: World) -> None:
     series_spec = spec(SRC)
     world.write(SRC_A, WriteKind.INSERT, [weekly(4)])
-    third = world.client(SRC_A).get_event(SRC_A, instance_id("series0001", SERIES_START + timedelta(weeks=2)))
+    third = world.occurrence(SRC_A, "series0001", SERIES_START + timedelta(weeks=2))
     assert third is not None
     world.write(SRC_A, WriteKind.UPDATE, [{**third, "summary": "Review (demo)"}])
     expected = [(start, "[A] " + title) for start, title in visible(world, SRC_A)]
@@ -213,7 +215,7 @@ def test_series_copied_again_after_a_filter_gets_its_exceptions_back(world: Worl
     the_spec = spec(SRC)
     the_spec = replace(the_spec, filters=replace(the_spec.filters, title_exclude=re.compile("Private")))
     world.write(SRC_A, WriteKind.INSERT, [weekly(4)])
-    third = world.client(SRC_A).get_event(SRC_A, instance_id("series0001", SERIES_START + timedelta(weeks=2)))
+    third = world.occurrence(SRC_A, "series0001", SERIES_START + timedelta(weeks=2))
     assert third is not None
     world.write(SRC_A, WriteKind.UPDATE, [{**third, "summary": "Review (demo)"}])
     world.sync(the_spec, SRC, now=NOW)

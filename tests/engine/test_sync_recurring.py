@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from calsync_operator.api.names import copy_event_id, instance_id
+import pytest
+
+from calsync_operator.api.names import copy_event_id
 from calsync_operator.api.spec import RecurringMode
+from calsync_operator.emulator import EmulatorServer
 from calsync_operator.sync.port import Event, WriteKind
 from engine.conftest import World
 from engine.factories import NOW, SRC_A, TARGET, attempted, rfc, source, spec
@@ -14,6 +17,13 @@ from engine.factories import NOW, SRC_A, TARGET, attempted, rfc, source, spec
 SRC = source(SRC_A, title_prefix="[A] ")
 FIRST = NOW.replace(hour=9) + timedelta(days=2)  # 2026-11-27 09:00 UTC = 10:00 in Berlin
 MASTER = "standup0001"
+
+
+@pytest.fixture(autouse=True, params=["opaque", "legacy"])
+def instance_ids(request: pytest.FixtureRequest, emulator: EmulatorServer) -> None:
+    """Google's occurrence ids are opaque (the emulator's default); the legacy
+    ``<id>_<start>`` format must work as well: the engine never reads or builds either."""
+    emulator.instance_ids(request.param)
 
 
 def weekly_series() -> Event:
@@ -27,14 +37,8 @@ def weekly_series() -> Event:
     }
 
 
-def occurrence_id(week: int) -> str:
-    return instance_id(MASTER, FIRST + timedelta(weeks=week))
-
-
 def occurrence(world: World, week: int) -> Event:
-    found = world.client(SRC_A).get_event(SRC_A, occurrence_id(week))
-    assert found is not None
-    return found
+    return world.occurrence(SRC_A, MASTER, FIRST + timedelta(weeks=week))
 
 
 def shown(world: World, calendar_id: str, master_id: str) -> list[tuple[Any, Any, str]]:
@@ -106,8 +110,7 @@ def test_all_day_series_exception_lands_on_the_dated_occurrence(world: World) ->
         "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
     }
     world.write(SRC_A, WriteKind.INSERT, [series])
-    second = world.client(SRC_A).get_event(SRC_A, "climbing01_20261207")
-    assert second is not None
+    second = world.occurrence(SRC_A, "climbing01", "2026-12-07")
     world.write(SRC_A, WriteKind.UPDATE, [{**second, "summary": "Gym (closed)"}])
 
     world.sync(the_spec, SRC, now=NOW)

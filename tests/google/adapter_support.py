@@ -17,9 +17,11 @@ _calendars = itertools.count()
 FAST_RETRIES = RetryPolicy(max_attempts=8, initial_wait=0.01, max_wait=0.05)
 
 
-def new_calendar() -> str:
-    """A fresh calendar id per test: the emulator creates calendars on first use."""
-    return f"adapter-{next(_calendars)}@example.com"
+def new_calendar(emu: EmulatorServer) -> str:
+    """A fresh calendar per test, created in the emulator (unknown calendars are 404, as on Google)."""
+    calendar_id = f"adapter-{next(_calendars)}@example.com"
+    emu.create_calendar(calendar_id)
+    return calendar_id
 
 
 def make_client(

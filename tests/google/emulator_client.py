@@ -27,9 +27,11 @@ from calsync_operator.emulator.server import bind_socket
 _calendars = itertools.count()
 
 
-def new_calendar() -> str:
-    """A fresh calendar per use (the emulator creates calendars on first use)."""
-    return f"conformance-{next(_calendars)}@example.com"
+def new_calendar(emu: EmulatorServer) -> str:
+    """A fresh calendar per use, created in the emulator (unknown calendars are 404, as on Google)."""
+    calendar_id = f"conformance-{next(_calendars)}@example.com"
+    emu.create_calendar(calendar_id)
+    return calendar_id
 
 
 def credentials(emu: EmulatorServer, refresh_token: str = "rt-alice") -> Credentials:
@@ -51,12 +53,14 @@ def calendar_service(
     )
 
 
-def timed(day: int, hour: int = 9, hours: int = 1, **extra: Any) -> dict[str, Any]:
-    """A one-hour (by default) event on 2026-12-<day> in UTC."""
+def timed(day: int, hour: int = 9, hours: int = 1, zone: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A one-hour (by default) event on 2026-12-<day> in UTC; ``zone`` names its time zone
+    (Google requires one on recurring events)."""
+    named = {"timeZone": zone} if zone else {}
     return {
         "summary": extra.pop("summary", f"event on {day} at {hour}"),
-        "start": {"dateTime": f"2026-12-{day:02d}T{hour:02d}:00:00Z"},
-        "end": {"dateTime": f"2026-12-{day:02d}T{hour + hours:02d}:00:00Z"},
+        "start": {"dateTime": f"2026-12-{day:02d}T{hour:02d}:00:00Z", **named},
+        "end": {"dateTime": f"2026-12-{day:02d}T{hour + hours:02d}:00:00Z", **named},
         **extra,
     }
 

@@ -32,7 +32,7 @@ def kill_kept_alive_connections(client: object) -> int:
 def test_a_dead_keep_alive_connection_is_replaced_without_a_retry_warning(
     emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, call: str
 ) -> None:
-    calendar = new_calendar()
+    calendar = new_calendar(emulator)
     client = make_client(emulator)
     try:
         assert all(r.ok for r in client.write(inserts(calendar, 2)))

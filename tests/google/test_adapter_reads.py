@@ -19,7 +19,7 @@ def emu() -> Iterator[EmulatorServer]:
 
 
 def test_full_listing_reads_every_page_then_incremental_sees_changes(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, page_size=10)
     client.write(inserts(cal, 25))
 
@@ -41,7 +41,7 @@ def test_full_listing_reads_every_page_then_incremental_sees_changes(emu: Emulat
 
 
 def test_an_invalidated_sync_token_asks_for_a_full_sync(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     token = client.list_events(cal).next_sync_token
     emu.invalidate_sync_tokens(cal)
@@ -52,7 +52,7 @@ def test_an_invalidated_sync_token_asks_for_a_full_sync(emu: EmulatorServer) -> 
 
 
 def test_get_returns_the_event_or_none(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     client.write(inserts(cal, 1))
 
@@ -63,9 +63,10 @@ def test_get_returns_the_event_or_none(emu: EmulatorServer) -> None:
 
 
 def test_instances_of_a_recurring_event(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     weekly = event_body(0, recurrence=["RRULE:FREQ=WEEKLY;COUNT=5"])
+    weekly["start"]["timeZone"] = weekly["end"]["timeZone"] = "UTC"  # required for a series
     (written,) = client.write([WriteOp(WriteKind.INSERT, cal, "recur0", weekly)])
     assert written.ok
 
@@ -77,7 +78,7 @@ def test_instances_of_a_recurring_event(emu: EmulatorServer) -> None:
 
 
 def test_watch_returns_what_google_answered_and_stop_is_idempotent(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
 
     channel = client.watch(
@@ -92,7 +93,7 @@ def test_watch_returns_what_google_answered_and_stop_is_idempotent(emu: Emulator
 
 
 def test_a_bad_request_is_not_retried(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     before = emu.counters.calls("events.get")
     emu.inject_fault(method="events.get", status=400, reason="badRequest", count=1)
@@ -105,7 +106,7 @@ def test_a_bad_request_is_not_retried(emu: EmulatorServer) -> None:
 
 
 def test_reads_survive_30_percent_rate_limits_and_server_errors(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, page_size=2)  # 20 pages: some faults fire for sure
     client.write(inserts(cal, 40))
     emu.inject_fault("events.list", status=429, reason="rateLimitExceeded", retry_after=0.05, probability=0.1)
@@ -120,7 +121,7 @@ def test_reads_survive_30_percent_rate_limits_and_server_errors(emu: EmulatorSer
 
 
 def test_one_client_serves_many_threads(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     client.write(inserts(cal, 8))
     seen: list[str] = []
@@ -143,7 +144,7 @@ def test_one_client_serves_many_threads(emu: EmulatorServer) -> None:
 
 
 def test_an_expired_access_token_is_refreshed_once(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, refresh_token="rt-refresh-once")
     client.list_events(cal)
     token_calls = emu.counters.calls("token")
@@ -155,7 +156,7 @@ def test_an_expired_access_token_is_refreshed_once(emu: EmulatorServer) -> None:
 
 
 def test_invalid_grant_is_auth_expired_without_a_retry_storm(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, refresh_token="rt-revoked")
     emu.revoke_refresh_token("rt-revoked")
     token_calls = emu.counters.calls("token")
@@ -171,7 +172,7 @@ def test_invalid_grant_is_auth_expired_without_a_retry_storm(emu: EmulatorServer
 
 
 def test_a_rotated_refresh_token_is_handed_back_for_the_secret(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, refresh_token="rt-rotating")
     emu.rotate_refresh_tokens()
     try:

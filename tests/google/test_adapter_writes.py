@@ -29,7 +29,7 @@ def no_faults_left(emu: EmulatorServer) -> Iterator[None]:
 
 
 def test_n_writes_take_ceil_n_over_1000_round_trips(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     before = emu.counters.batches
 
@@ -41,7 +41,7 @@ def test_n_writes_take_ceil_n_over_1000_round_trips(emu: EmulatorServer) -> None
 
 
 def test_the_batch_size_is_configurable(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, batch_size=50)
     before = emu.counters.batches
 
@@ -50,7 +50,7 @@ def test_the_batch_size_is_configurable(emu: EmulatorServer) -> None:
 
 
 def test_30_percent_429_and_503_with_retry_after_all_succeed_without_duplicates(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     # With a third of the calls failing, 8 attempts leave each op a 0.33**8 ≈ 1.4e-4 chance of
     # giving up, about 7 % for the ~700 calls here; 16 attempts make that ~1e-5 per run.
     client = make_client(emu, policy=replace(FAST_RETRIES, max_attempts=16))
@@ -83,7 +83,7 @@ def test_30_percent_429_and_503_with_retry_after_all_succeed_without_duplicates(
 
 
 def test_a_failed_batch_request_is_sent_again_whole(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     emu.inject_fault(method="batch", status=503, reason="backendError", retry_after=0.1, count=2)
 
@@ -92,7 +92,7 @@ def test_a_failed_batch_request_is_sent_again_whole(emu: EmulatorServer) -> None
 
 
 def test_a_batch_whose_answer_was_lost_is_resent_without_duplicates(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     before = emu.counters.calls("events.insert", 409)
     emu.inject_fault(method="batch", status=503, reason="backendError", lost_answer=True, count=1)
@@ -105,7 +105,7 @@ def test_a_batch_whose_answer_was_lost_is_resent_without_duplicates(emu: Emulato
 
 
 def test_parts_answered_401_are_refreshed_and_resent_once(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu, refresh_token="rt-batch-401")
     client.write(inserts(cal, 1))
     token_calls = emu.counters.calls("token")
@@ -117,7 +117,7 @@ def test_parts_answered_401_are_refreshed_and_resent_once(emu: EmulatorServer) -
 
 
 def test_a_rejected_part_is_not_retried_and_the_rest_of_the_batch_lands(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     emu.inject_fault(method="events.insert", status=400, reason="badRequest", count=1)
 
@@ -132,7 +132,7 @@ def test_a_rejected_part_is_not_retried_and_the_rest_of_the_batch_lands(emu: Emu
 
 
 def test_insert_on_a_deleted_id_restores_the_event(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     (op,) = inserts(cal, 1)
     client.write([op])
@@ -148,20 +148,27 @@ def test_insert_on_a_deleted_id_restores_the_event(emu: EmulatorServer) -> None:
 
 
 def test_deleting_what_is_already_gone_succeeds(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     client.write(inserts(cal, 1))
     delete = WriteOp(WriteKind.DELETE, cal, "evt00000")
 
-    first, again, never = client.write([delete, delete, WriteOp(WriteKind.DELETE, cal, "neverexisted0")])
+    own = WriteOp(WriteKind.DELETE, cal, "neverexisted0", chosen_id=True)
+    theirs = WriteOp(WriteKind.DELETE, cal, "neverexisted1")
+
+    first, again, never, unknown = client.write([delete, delete, own, theirs])
 
     assert first.ok
     assert again.ok  # 410 deleted
-    assert never.ok  # 404
+    assert never.ok  # 404 on an id calsync chose: it is gone, as wanted
+    # 404 on an id Google generated (or a guessed one): the id was wrong, not the event gone.
+    assert not unknown.ok
+    assert unknown.error is not None
+    assert unknown.error.status == 404
 
 
 def test_quota_exhaustion_stops_the_pass(emu: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emu)
     client = make_client(emu)
     emu.inject_fault(method="events.insert", status=403, reason="quotaExceeded")
 
@@ -183,8 +190,8 @@ def test_the_limiter_keeps_every_minute_within_the_rate_over_http() -> None:
         clock=lambda: time.monotonic() * speed,
         sleep=lambda seconds: time.sleep(seconds / speed),
     )
-    cal = new_calendar()
     with EmulatorServer() as emu:  # its own emulator: only this test's calls are on its clock
+        cal = new_calendar(emu)
         client = make_client(emu, limiter=limiter)
         for n in range(4):
             client.write(inserts(cal, 8, prefix=f"ev{n}"))  # batches of at most the burst (4)

@@ -17,7 +17,7 @@ def test_token_json_refreshes_through_the_emulator(emulator: EmulatorServer) -> 
     info = json.loads(emulator.token_json(refresh_token="rt-alice", client_id="cid", client_secret="csecret"))
     service = calendar_service(emulator)
 
-    service.events().list(calendarId=new_calendar()).execute()
+    service.events().list(calendarId=new_calendar(emulator)).execute()
 
     assert info["token_uri"] == emulator.root_url + "token"
     assert {"refresh_token", "client_id", "client_secret", "scopes", "token"} <= set(info)
@@ -29,7 +29,7 @@ def test_revoked_refresh_token_is_invalid_grant(emulator: EmulatorServer) -> Non
     creds = credentials(emulator, "rt-bob")
 
     with pytest.raises(RefreshError) as caught:
-        calendar_service(emulator, "rt-bob").events().list(calendarId=new_calendar()).execute()
+        calendar_service(emulator, "rt-bob").events().list(calendarId=new_calendar(emulator)).execute()
     raw = httpx.post(
         emulator.root_url + "token", data={"grant_type": "refresh_token", "refresh_token": "rt-bob"}
     )
@@ -39,7 +39,7 @@ def test_revoked_refresh_token_is_invalid_grant(emulator: EmulatorServer) -> Non
     assert raw.json() == {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
     emulator.restore_refresh_token("rt-bob")
     assert creds.refresh_token == "rt-bob"
-    calendar_service(emulator, "rt-bob").events().list(calendarId=new_calendar()).execute()
+    calendar_service(emulator, "rt-bob").events().list(calendarId=new_calendar(emulator)).execute()
 
 
 def test_missing_or_unknown_bearer_is_401_in_google_shape(emulator: EmulatorServer) -> None:
@@ -56,7 +56,7 @@ def test_missing_or_unknown_bearer_is_401_in_google_shape(emulator: EmulatorServ
 
 
 def test_expired_access_tokens_are_refreshed_once_by_the_client(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().list(calendarId=cal).execute()
 
     emulator.expire_access_tokens()
@@ -68,7 +68,7 @@ def test_expired_access_tokens_are_refreshed_once_by_the_client(emulator: Emulat
 
 def test_any_issued_token_works_for_any_calendar(emulator: EmulatorServer) -> None:
     alice, bob = calendar_service(emulator, "rt-alice"), calendar_service(emulator, "rt-bob")
-    cal = new_calendar()
+    cal = new_calendar(emulator)
 
     alice.events().insert(calendarId=cal, body=timed(1, id="shared0001")).execute()
 
@@ -76,7 +76,7 @@ def test_any_issued_token_works_for_any_calendar(emulator: EmulatorServer) -> No
 
 
 def test_fault_status_reason_and_retry_after(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     emulator.inject_fault(method="events.insert", status=403, reason="quotaExceeded", retry_after=30, count=1)
 
     with pytest.raises(HttpError) as caught:
@@ -91,7 +91,7 @@ def test_fault_status_reason_and_retry_after(emulator: EmulatorServer) -> None:
 
 
 def test_a_lost_answer_fault_applies_the_call_then_answers_the_error(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     emulator.inject_fault("events.insert", status=503, reason="backendError", lost_answer=True, count=1)
 
     with pytest.raises(HttpError) as caught:
@@ -109,7 +109,7 @@ def test_star_faults_cover_calendar_calls_but_not_the_token_endpoint(emulator: E
     emulator.inject_fault(method="*", status=503, reason="backendError")
 
     with pytest.raises(HttpError) as caught:
-        service.events().list(calendarId=new_calendar()).execute()
+        service.events().list(calendarId=new_calendar(emulator)).execute()
 
     assert caught.value.status_code == 503
     assert emulator.counters.calls("token", 200) == 1
@@ -131,7 +131,7 @@ def test_token_endpoint_faults(emulator: EmulatorServer) -> None:
 
 
 def test_probability_zero_never_fires_and_latency_only_slows(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     never = emulator.inject_fault(method="events.list", status=500, probability=0.0, count=1)
     slow = emulator.inject_fault(method="events.list", status=None, latency=0.05, count=1)
 
@@ -142,7 +142,7 @@ def test_probability_zero_never_fires_and_latency_only_slows(emulator: EmulatorS
 
 
 def test_call_times_give_the_busiest_window(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     for _ in range(5):
         service.events().list(calendarId=cal).execute()
 
@@ -155,7 +155,7 @@ def test_call_times_give_the_busiest_window(emulator: EmulatorServer) -> None:
 
 def test_control_api_over_http(emulator: EmulatorServer) -> None:
     root = emulator.root_url + "_emulator/"
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(1, id="ctrl000001")).execute()
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
 

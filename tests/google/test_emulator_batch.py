@@ -27,7 +27,7 @@ def run_batch(emu: EmulatorServer, requests: list[Any]) -> dict[str, tuple[Any, 
 
 
 def test_each_part_gets_its_own_status_and_counts_as_a_call(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(1, id="taken00001")).execute()
     before = emulator.counters
 
@@ -56,7 +56,7 @@ def test_each_part_gets_its_own_status_and_counts_as_a_call(emulator: EmulatorSe
 
 
 def test_faults_apply_per_part_with_retry_after(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     emulator.inject_fault(
         method="events.insert", status=429, reason="rateLimitExceeded", retry_after=2, count=1
     )
@@ -72,7 +72,7 @@ def test_faults_apply_per_part_with_retry_after(emulator: EmulatorServer) -> Non
 
 
 def test_unauthenticated_parts_are_retried_by_the_client_after_a_refresh(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().list(calendarId=cal).execute()  # obtains an access token
     emulator.expire_access_tokens()
 
@@ -84,7 +84,7 @@ def test_unauthenticated_parts_are_retried_by_the_client_after_a_refresh(emulato
 
 
 def test_a_thousand_parts_in_one_round_trip(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().list(calendarId=cal).execute()  # the token refresh is a round trip of its own
     before = emulator.counters.http_round_trips
 

@@ -16,7 +16,7 @@ def reason(error: HttpError) -> str:
 
 
 def test_insert_get_and_server_fields(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
 
     created = service.events().insert(calendarId=cal, body=timed(1, id="abcde01234")).execute()
     fetched = service.events().get(calendarId=cal, eventId="abcde01234").execute()
@@ -32,7 +32,7 @@ def test_insert_get_and_server_fields(emulator: EmulatorServer) -> None:
 
 
 def test_generated_ids_are_base32hex(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
 
     created = service.events().insert(calendarId=cal, body=timed(1)).execute()
 
@@ -45,14 +45,14 @@ def test_invalid_client_ids_are_rejected(emulator: EmulatorServer, bad_id: str) 
     service = calendar_service(emulator)
 
     with pytest.raises(HttpError) as caught:
-        service.events().insert(calendarId=new_calendar(), body=timed(1, id=bad_id)).execute()
+        service.events().insert(calendarId=new_calendar(emulator), body=timed(1, id=bad_id)).execute()
 
     assert caught.value.status_code == 400
     assert reason(caught.value) == "invalid"
 
 
 def test_duplicate_id_is_409_even_after_deletion(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(1, id="dup0000001")).execute()
     service.events().delete(calendarId=cal, eventId="dup0000001").execute()
 
@@ -64,7 +64,7 @@ def test_duplicate_id_is_409_even_after_deletion(emulator: EmulatorServer) -> No
 
 
 def test_deleted_events_stay_as_cancelled(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(1, id="gone000001")).execute()
 
     service.events().delete(calendarId=cal, eventId="gone000001").execute()
@@ -79,7 +79,7 @@ def test_deleted_events_stay_as_cancelled(emulator: EmulatorServer) -> None:
 
 
 def test_unknown_event_is_404_not_found(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
 
     for call in (
         service.events().get(calendarId=cal, eventId="nothere01"),
@@ -92,7 +92,7 @@ def test_unknown_event_is_404_not_found(emulator: EmulatorServer) -> None:
 
 
 def test_update_restores_a_cancelled_event(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(1, id="back000001")).execute()
     service.events().delete(calendarId=cal, eventId="back000001").execute()
 
@@ -107,7 +107,7 @@ def test_update_restores_a_cancelled_event(emulator: EmulatorServer) -> None:
 
 
 def test_update_and_patch_change_etag_updated_and_sequence(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     first = service.events().insert(calendarId=cal, body=timed(1, id="seq0000001", location="A")).execute()
 
     renamed = (
@@ -128,7 +128,7 @@ def test_update_and_patch_change_etag_updated_and_sequence(emulator: EmulatorSer
 
 
 def test_patch_merges_nested_objects_and_null_clears(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     props = {"private": {"calsyncSource": "a", "calsyncHash": "h1"}}
     service.events().insert(
         calendarId=cal, body=timed(1, id="nest000001", extendedProperties=props)
@@ -149,7 +149,7 @@ def test_patch_merges_nested_objects_and_null_clears(emulator: EmulatorServer) -
 
 
 def test_private_extended_property_filter(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     for n, source in enumerate(["src-a", "src-b", "src-a"], start=1):
         body = timed(
             n, id=f"prop00000{n}", extendedProperties={"private": {"calsyncSource": source, "k": "v"}}
@@ -169,7 +169,7 @@ def test_private_extended_property_filter(emulator: EmulatorServer) -> None:
 
 
 def test_time_window_and_start_time_order(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     for day in (20, 3, 10, 28):
         service.events().insert(calendarId=cal, body=timed(day)).execute()
 
@@ -196,13 +196,13 @@ def test_order_by_start_time_needs_single_events(emulator: EmulatorServer) -> No
     service = calendar_service(emulator)
 
     with pytest.raises(HttpError) as caught:
-        service.events().list(calendarId=new_calendar(), orderBy="startTime").execute()
+        service.events().list(calendarId=new_calendar(emulator), orderBy="startTime").execute()
 
     assert caught.value.status_code == 400
 
 
 def test_missing_end_and_empty_range_are_400(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     no_end = {"summary": "x", "start": {"dateTime": "2026-12-01T09:00:00Z"}}
     backwards = timed(1) | {"end": {"dateTime": "2026-12-01T08:00:00Z"}}
 
@@ -213,7 +213,7 @@ def test_missing_end_and_empty_range_are_400(emulator: EmulatorServer) -> None:
 
 
 def test_send_updates_and_invitations_are_recorded(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     guests = [{"email": "bob@example.com"}, {"email": cal}]
 
     quiet = (
@@ -229,7 +229,7 @@ def test_send_updates_and_invitations_are_recorded(emulator: EmulatorServer) -> 
 
 
 def test_import_replaces_by_ical_uid(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
 
     first = service.events().import_(calendarId=cal, body=timed(1, iCalUID="ext-1@example.org")).execute()
     second = (
@@ -243,7 +243,7 @@ def test_import_replaces_by_ical_uid(emulator: EmulatorServer) -> None:
 
 
 def test_calendar_paths_also_work_with_the_root_as_api_endpoint(emulator: EmulatorServer) -> None:
-    cal = new_calendar()
+    cal = new_calendar(emulator)
     by_root = calendar_service(emulator, endpoint=emulator.root_url)
     by_service_url = calendar_service(emulator)
 

@@ -15,7 +15,15 @@ from googleapiclient.errors import HttpError
 from calsync_operator.emulator import EmulatorServer
 
 
+@pytest.fixture(autouse=True)
+def http_receivers(emulator: EmulatorServer) -> None:
+    """The receivers here listen on http://127.0.0.1: an explicit emulator option (Google
+    accepts only https; test_emulator_strict.py shows the refusal)."""
+    emulator.allow_http_push()
+
+
 @pytest.fixture
+
 def receiver() -> Iterator[PushReceiver]:
     made = PushReceiver()
     yield made
@@ -29,7 +37,7 @@ def watch_body(receiver: PushReceiver, channel_id: str = "chan-1", **extra: obje
 def test_watch_answers_like_google_and_sends_sync_first(
     emulator: EmulatorServer, receiver: PushReceiver
 ) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
 
     channel = (
         service.events().watch(calendarId=cal, body=watch_body(receiver, params={"ttl": "3600"})).execute()
@@ -56,14 +64,14 @@ def test_watch_answers_like_google_and_sends_sync_first(
 def test_every_change_sends_exists_with_growing_message_numbers(
     emulator: EmulatorServer, receiver: PushReceiver
 ) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().watch(calendarId=cal, body=watch_body(receiver)).execute()
     receiver.wait_for(1)
 
     service.events().insert(calendarId=cal, body=timed(1, id="pushed0001")).execute()
     service.events().patch(calendarId=cal, eventId="pushed0001", body={"summary": "x"}).execute()
     service.events().delete(calendarId=cal, eventId="pushed0001").execute()
-    service.events().insert(calendarId=new_calendar(), body=timed(1)).execute()  # another calendar
+    service.events().insert(calendarId=new_calendar(emulator), body=timed(1)).execute()  # another calendar
     pushes = receiver.wait_for(4)
     emulator.wait_for_pushes()
 
@@ -78,7 +86,7 @@ def test_a_slow_receiver_never_blocks_the_write(emulator: EmulatorServer) -> Non
     gate = threading.Event()
     slow = PushReceiver(gate=gate)
     try:
-        service, cal = calendar_service(emulator), new_calendar()
+        service, cal = calendar_service(emulator), new_calendar(emulator)
         service.events().watch(calendarId=cal, body=watch_body(slow)).execute()
 
         created = service.events().insert(calendarId=cal, body=timed(1)).execute()  # returns while blocked
@@ -93,7 +101,7 @@ def test_a_slow_receiver_never_blocks_the_write(emulator: EmulatorServer) -> Non
 
 
 def test_expired_channels_stop_delivering(emulator: EmulatorServer, receiver: PushReceiver) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     expiration = int(time.time() * 1000) + 300  # a requested expiration, in ms like Google's
     channel = (
         service.events().watch(calendarId=cal, body=watch_body(receiver, expiration=expiration)).execute()
@@ -110,7 +118,7 @@ def test_expired_channels_stop_delivering(emulator: EmulatorServer, receiver: Pu
 
 
 def test_stop_needs_the_matching_resource_id(emulator: EmulatorServer, receiver: PushReceiver) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     channel = service.events().watch(calendarId=cal, body=watch_body(receiver)).execute()
 
     with pytest.raises(HttpError) as mismatched:
@@ -127,7 +135,7 @@ def test_stop_needs_the_matching_resource_id(emulator: EmulatorServer, receiver:
 
 
 def test_channel_ids_must_be_unique_while_live(emulator: EmulatorServer, receiver: PushReceiver) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().watch(calendarId=cal, body=watch_body(receiver)).execute()
 
     with pytest.raises(HttpError) as caught:
@@ -138,7 +146,7 @@ def test_channel_ids_must_be_unique_while_live(emulator: EmulatorServer, receive
 
 
 def test_overlapping_channels_both_deliver(emulator: EmulatorServer, receiver: PushReceiver) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().watch(calendarId=cal, body=watch_body(receiver, "old")).execute()
     service.events().watch(calendarId=cal, body=watch_body(receiver, "new")).execute()
     receiver.wait_for(2)
@@ -153,7 +161,7 @@ def test_overlapping_channels_both_deliver(emulator: EmulatorServer, receiver: P
 
 
 def test_dropped_pushes_are_counted_not_sent(emulator: EmulatorServer, receiver: PushReceiver) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().watch(calendarId=cal, body=watch_body(receiver)).execute()
     receiver.wait_for(1)
     emulator.drop_pushes(1.0)
@@ -171,8 +179,8 @@ def test_receiver_errors_are_retried_only_for_5xx(emulator: EmulatorServer) -> N
     refusing = PushReceiver(status=404)
     try:
         service = calendar_service(emulator)
-        service.events().watch(calendarId=new_calendar(), body=watch_body(failing, "f")).execute()
-        service.events().watch(calendarId=new_calendar(), body=watch_body(refusing, "r")).execute()
+        service.events().watch(calendarId=new_calendar(emulator), body=watch_body(failing, "f")).execute()
+        service.events().watch(calendarId=new_calendar(emulator), body=watch_body(refusing, "r")).execute()
         emulator.wait_for_pushes()
 
         assert len(failing.pushes) == 3  # Google retries 500/502/503/504

@@ -1,4 +1,8 @@
-"""Conformance: recurring masters, instances, exceptions and singleEvents expansion."""
+"""Conformance: recurring masters, instances, exceptions and singleEvents expansion.
+
+These tests read occurrence ids, so they run with the legacy ``<master id>_<start>`` format;
+test_emulator_strict.py covers the opaque ids the emulator gives by default, as Google does.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,11 @@ from emulator_client import calendar_service, new_calendar, timed
 from googleapiclient.errors import HttpError
 
 from calsync_operator.emulator import EmulatorServer
+
+
+@pytest.fixture(autouse=True)
+def legacy_instance_ids(emulator: EmulatorServer) -> None:
+    emulator.instance_ids("legacy")  # reset() after the test brings back the opaque default
 
 
 def series(
@@ -28,7 +37,7 @@ def series(
     }
 
 
-def daily_from_dec_1(event_id: str, count: int | None = None, tz: str | None = None) -> dict[str, Any]:
+def daily_from_dec_1(event_id: str, count: int | None = None, tz: str | None = "UTC") -> dict[str, Any]:
     """``event_id`` daily 09:00-10:00 UTC from 2026-12-01, ``count`` times (None: forever)."""
     rule = "RRULE:FREQ=DAILY" if count is None else f"RRULE:FREQ=DAILY;COUNT={count}"
     return series(event_id, "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z", rule, tz=tz)
@@ -36,7 +45,7 @@ def daily_from_dec_1(event_id: str, count: int | None = None, tz: str | None = N
 
 def calendar_with(emulator: EmulatorServer, body: dict[str, Any]) -> tuple[Any, str]:
     """A new calendar holding the event ``body``, and the service that wrote it there."""
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=body).execute()
     return service, cal
 
@@ -75,7 +84,7 @@ def test_weekly_byday_interval_until_and_exdate(emulator: EmulatorServer) -> Non
         "2026-11-30T11:00:00Z",
         "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;UNTIL=20261225T000000Z",
         "EXDATE:20261203T100000Z",
-        tz=None,
+        tz="UTC",
     )
     service, cal = calendar_with(emulator, body)
 
@@ -162,7 +171,7 @@ def test_patching_an_instance_creates_an_exception(emulator: EmulatorServer) -> 
     )
 
     assert moved["recurringEventId"] == "moved00001"
-    assert moved["originalStartTime"] == {"dateTime": "2026-12-02T09:00:00Z"}
+    assert moved["originalStartTime"] == {"dateTime": "2026-12-02T09:00:00Z", "timeZone": "UTC"}
     assert moved["start"]["dateTime"] == "2026-12-02T15:00:00Z"
     expanded = (
         service.events().list(calendarId=cal, singleEvents=True, orderBy="startTime").execute()["items"]
@@ -234,6 +243,6 @@ def test_an_invalid_rule_is_400(emulator: EmulatorServer) -> None:
     )
 
     with pytest.raises(HttpError) as caught:
-        service.events().insert(calendarId=new_calendar(), body=body).execute()
+        service.events().insert(calendarId=new_calendar(emulator), body=body).execute()
 
     assert caught.value.status_code == 400

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from emulator_client import calendar_service, new_calendar, timed
+from emulator_client import calendar_service, timed
 from google_auth_oauthlib.flow import Flow
 
 from calsync_operator.emulator import EmulatorServer
@@ -26,6 +26,7 @@ async def test_usable_from_async_code() -> None:
 def test_start_stop_pair_and_separate_state() -> None:
     first, second = EmulatorServer().start(), EmulatorServer().start()
     try:
+        first.create_calendar("a@example.com")
         calendar_service(first).events().insert(calendarId="a@example.com", body=timed(1)).execute()
 
         assert len(first.events("a@example.com")) == 1
@@ -38,7 +39,8 @@ def test_start_stop_pair_and_separate_state() -> None:
 
 def test_cli_prints_the_root_url_and_serves() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "calsync_operator.cli", "emulator", "--port", "0", "--log-level", "warning"],
+        [sys.executable, "-m", "calsync_operator.cli", "emulator", "--port", "0", "--log-level", "warning",
+         "--calendar", "team@example.com", "--instance-ids", "legacy"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -48,9 +50,11 @@ def test_cli_prints_the_root_url_and_serves() -> None:
         root = first_line.rsplit(" ", 1)[-1].strip()
 
         response = httpx.get(root + "_emulator/counters")
+        calendars = httpx.get(root + "_emulator/calendars").json()["items"]
 
         assert first_line.startswith("Google Calendar emulator listening on http://127.0.0.1:")
         assert response.status_code == 200
+        assert calendars == ["team@example.com"]  # created at start-up; any other id is 404
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -104,4 +108,4 @@ def test_authorization_code_flow_with_google_auth_oauthlib(
     assert consent.status_code == 302
     assert query["state"] == [state]
     assert flow.credentials.refresh_token
-    assert service.events().list(calendarId=new_calendar()).execute()["items"] == []
+    assert service.events().list(calendarId="primary").execute()["items"] == []

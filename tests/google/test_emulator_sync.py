@@ -31,7 +31,7 @@ def seed(service: Any, cal: str, count: int) -> None:
 
 
 def test_paging_returns_everything_once_and_sync_token_only_on_last_page(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 7)
 
     items, pages = all_pages(service, calendarId=cal, maxResults=3)
@@ -43,7 +43,7 @@ def test_paging_returns_everything_once_and_sync_token_only_on_last_page(emulato
 
 
 def test_default_page_size_is_250_and_maximum_is_2500(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     batch = BatchHttpRequest(batch_uri=emulator.batch_uri)
     for n in range(260):
         batch.add(service.events().insert(calendarId=cal, body=timed(1 + n % 28)))
@@ -57,7 +57,7 @@ def test_default_page_size_is_250_and_maximum_is_2500(emulator: EmulatorServer) 
 
 
 def test_incremental_list_returns_changes_and_deletions(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 4)
     _, pages = all_pages(service, calendarId=cal)
     token = pages[-1]["nextSyncToken"]
@@ -77,7 +77,7 @@ def test_incremental_list_returns_changes_and_deletions(emulator: EmulatorServer
 
 
 def test_incremental_paging_keeps_the_sync_token_for_the_last_page(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     _, pages = all_pages(service, calendarId=cal)
     seed(service, cal, 5)
 
@@ -90,7 +90,7 @@ def test_incremental_paging_keeps_the_sync_token_for_the_last_page(emulator: Emu
 
 
 def test_changes_during_paging_show_up_in_the_next_incremental_list(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 4)
     request = service.events().list(calendarId=cal, maxResults=2)
     first = request.execute()
@@ -123,7 +123,7 @@ def test_changes_during_paging_show_up_in_the_next_incremental_list(emulator: Em
 def test_forbidden_parameters_with_sync_token_are_400(
     emulator: EmulatorServer, param: dict[str, str]
 ) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
 
     with pytest.raises(HttpError) as caught:
@@ -134,10 +134,10 @@ def test_forbidden_parameters_with_sync_token_are_400(
 
 
 def test_invalidated_sync_token_is_410_full_sync_required(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 2)
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
-    other = new_calendar()
+    other = new_calendar(emulator)
     other_token = service.events().list(calendarId=other).execute()["nextSyncToken"]
 
     emulator.invalidate_sync_tokens(cal)
@@ -153,7 +153,7 @@ def test_invalidated_sync_token_is_410_full_sync_required(emulator: EmulatorServ
 
 
 def test_page_token_with_a_different_query_is_rejected(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 3)
     page = service.events().list(calendarId=cal, maxResults=1).execute()
 
@@ -166,7 +166,7 @@ def test_page_token_with_a_different_query_is_rejected(emulator: EmulatorServer)
 
 
 def test_full_list_with_window_then_incremental(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(2, id="inside0001")).execute()
     service.events().insert(calendarId=cal, body=timed(27, id="outside001")).execute()
 
@@ -181,7 +181,7 @@ def test_full_list_with_window_then_incremental(emulator: EmulatorServer) -> Non
 
 
 def test_short_and_empty_pages_mid_stream_still_deliver_everything(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 30)
     emulator.short_pages(0.7)
 
@@ -193,7 +193,7 @@ def test_short_and_empty_pages_mid_stream_still_deliver_everything(emulator: Emu
 
 
 def test_updated_min_includes_deletions(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     seed(service, cal, 2)
     since = service.events().get(calendarId=cal, eventId="seed000001").execute()["updated"]
 
@@ -204,33 +204,38 @@ def test_updated_min_includes_deletions(emulator: EmulatorServer) -> None:
 
 
 def test_single_events_incremental_expands_a_changed_series(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     window = {"timeMin": "2026-12-01T00:00:00Z", "timeMax": "2026-12-04T00:00:00Z"}
     token = service.events().list(calendarId=cal, singleEvents=True, **window).execute()["nextSyncToken"]
 
     service.events().insert(
         calendarId=cal,
-        body=timed(1, id="series0001", recurrence=["RRULE:FREQ=DAILY"]),
+        body=timed(1, id="series0001", recurrence=["RRULE:FREQ=DAILY"], zone="UTC"),
     ).execute()
     changes = service.events().list(calendarId=cal, singleEvents=True, syncToken=token).execute()["items"]
 
     # The series is expanded within the window of the full sync that issued the token chain.
-    assert [e["id"] for e in changes] == [f"series0001_2026120{d}T090000Z" for d in (1, 2, 3)]
+    assert [(e["recurringEventId"], e["originalStartTime"]["dateTime"]) for e in changes] == [
+        ("series0001", f"2026-12-0{d}T09:00:00Z") for d in (1, 2, 3)
+    ]
 
 
 def test_cancelled_events_are_listed_with_only_what_google_guarantees(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(
-        calendarId=cal, body=timed(1, id="min0000001", recurrence=["RRULE:FREQ=DAILY"])
+        calendarId=cal, body=timed(1, id="min0000001", recurrence=["RRULE:FREQ=DAILY"], zone="UTC")
     ).execute()
     service.events().insert(calendarId=cal, body=timed(2, id="min0000002")).execute()
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
-    service.events().delete(calendarId=cal, eventId="min0000001_20261202T090000Z").execute()
+    found = service.events().instances(
+        calendarId=cal, eventId="min0000001", originalStart="2026-12-02T09:00:00Z"
+    ).execute()["items"]
+    service.events().delete(calendarId=cal, eventId=found[0]["id"]).execute()
     service.events().delete(calendarId=cal, eventId="min0000002").execute()
 
     changes = {e["id"]: e for e in service.events().list(calendarId=cal, syncToken=token).execute()["items"]}
 
-    occurrence, deleted = changes["min0000001_20261202T090000Z"], changes["min0000002"]
+    occurrence, deleted = changes[found[0]["id"]], changes["min0000002"]
     assert set(occurrence) >= {"id", "status", "recurringEventId", "originalStartTime"}
     assert "summary" not in occurrence
     assert "start" not in deleted
@@ -240,7 +245,7 @@ def test_cancelled_events_are_listed_with_only_what_google_guarantees(emulator: 
 
 
 def test_full_cancelled_form_on_request(emulator: EmulatorServer) -> None:
-    service, cal = calendar_service(emulator), new_calendar()
+    service, cal = calendar_service(emulator), new_calendar(emulator)
     service.events().insert(calendarId=cal, body=timed(2, id="min0000003")).execute()
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
     service.events().delete(calendarId=cal, eventId="min0000003").execute()

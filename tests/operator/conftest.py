@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from operator_endpoints import MailSink, WebhookThread
-from operator_harness import LogKeeper, World, settings_for
+from operator_harness import LogKeeper, World, prepare_emulator, settings_for
 
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kubeemu import ThreadedKubeEmulator
@@ -34,7 +34,7 @@ def webhook(kube: ThreadedKubeEmulator) -> Iterator[WebhookThread]:
 def world(
     kube: ThreadedKubeEmulator, emulator: EmulatorServer, webhook: WebhookThread, mail: MailSink
 ) -> World:
-    return World(kube, emulator, webhook, mail, settings_for(emulator, webhook, mail))
+    return World(kube, prepare_emulator(emulator), webhook, mail, settings_for(emulator, webhook, mail))
 
 
 @pytest.fixture

@@ -47,7 +47,18 @@ TOKENS = {"personal-token": "rt-personal", "work-token": "rt-work", "central-tok
 PERSONAL = "alice.personal@example.com"
 WORK = "alice@work.example.com"
 CENTRAL = "alice.central@example.com"
+# Whose calendars the refresh tokens open: each person's own (primary) calendar.
+USERS = {"rt-personal": PERSONAL, "rt-work": WORK, "rt-central": CENTRAL}
 KOPF_IDLE_KEYS = ("kopf-managed", "last-handled-configuration", "requested-at", "confirm-delete")
+
+
+def prepare_emulator(emulator: EmulatorServer) -> EmulatorServer:
+    """The people's calendars exist (as on Google, unknown ones are 404), and the webhook on
+    http://127.0.0.1 may receive pushes (Google: https only; an explicit emulator option)."""
+    for refresh_token, user in USERS.items():
+        emulator.register_user(refresh_token, user)
+    emulator.allow_http_push()
+    return emulator
 
 
 def google_client(emulator: EmulatorServer, refresh_token: str) -> GoogleCalendarClient:
@@ -271,6 +282,7 @@ def source_status(obj: dict[str, Any], calendar_id: str) -> dict[str, Any]:
 def settings_for(emulator: EmulatorServer, webhook: WebhookThread, mail: MailSink) -> OperatorSettings:
     return OperatorSettings(
         webhook_url=webhook.url,
+        webhook_insecure_loopback=True,  # the webhook listens on http://127.0.0.1
         google=GoogleSettings(api_root=emulator.root_url, max_attempts=2),
         sendgrid_api_key=SENDGRID_KEY,
         sendgrid_api_host=mail.url,

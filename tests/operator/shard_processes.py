@@ -121,6 +121,7 @@ class ShardWorld:
             **os.environ,
             "CALSYNC_GOOGLE_API_ROOT": self.emulator.root_url,
             "CALSYNC_WEBHOOK_URL": self.webhook_url,
+            "CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "true",  # the test's webhook is http on loopback
             "CALSYNC_HEALTH_PORT": str(health),
             "CALSYNC_METRICS_PORT": str(metrics),
             "CALSYNC_LOG_LEVEL": "INFO",
@@ -155,7 +156,11 @@ class ShardWorld:
         from one source with one event."""
         core = client.CoreV1Api(self.api)
         first = len(self.names)
+        self.emulator.allow_http_push()
         for n in range(first, first + count):
+            # As on Google, each calendar exists: the primary calendar of its token's user.
+            self.emulator.register_user(f"rt-src-{n}", source_calendar(n))
+            self.emulator.register_user(f"rt-tgt-{n}", target_calendar(n))
             for role in ("src", "tgt"):
                 token = self.emulator.token_json(refresh_token=f"rt-{role}-{n}")
                 data = {"token.json": base64.b64encode(token.encode()).decode()}

@@ -30,6 +30,7 @@ from operator_harness import (
     WORK,
     add_event_via_google,
     condition,
+    prepare_emulator,
     settings_for,
 )
 
@@ -66,6 +67,7 @@ def test_main_flow_on_a_real_cluster(
     configuration, namespace = kube_namespace
     api = client.ApiClient(configuration)
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    prepare_emulator(emulator)
     for secret, refresh_token in TOKENS.items():
         data = base64.b64encode(emulator.token_json(refresh_token=refresh_token).encode()).decode()
         meta = client.V1ObjectMeta(name=secret, labels={"app.kubernetes.io/part-of": "calsync"})

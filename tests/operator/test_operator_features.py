@@ -307,7 +307,10 @@ def test_daily_quota_exhaustion_alerts_once_and_backs_off_for_hours(world: World
 
         clock.advance(retry_seconds(retry) + 1)  # the back-off is over: the next push syncs
         world.rename_event(PERSONAL, "rt-personal", event_id, "Dentist (next day)")
-        world.wait(ready)
+        # The pass the back-off's end triggers may run before this rename (after a clock jump of
+        # hours it may also be the day's full listing): wait for the rename's own pass.
+        renamed = ["[home] Dentist (next day)"]
+        world.wait(lambda o: ready(o) and [e["summary"] for e in world.copies()] == renamed)
         eventually(lambda: len(world.mail.mails) == 2)
     assert "daily usage limit" in condition(obj, "Ready")["message"]
     assert "QuotaExceeded" in world.mail.subjects()[0]
@@ -320,3 +323,51 @@ def retry_seconds(progress: dict[str, Any]) -> float:
     return (
         datetime.fromisoformat(progress["delayed"]) - datetime.fromisoformat(progress["started"])
     ).total_seconds()
+
+
+def test_a_webhook_url_google_cannot_push_to_turns_push_off_with_the_reason(world: World) -> None:
+    """Google pushes only to https: an http URL (without the loopback test flag) opens no
+    channel, and PushActive says why; syncing goes on by polling."""
+    settings = replace(world.settings, webhook_insecure_loopback=False)  # the URL is http://127.0.0.1
+    event_id = world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    with world.operator(settings):
+        world.apply_example()
+        obj = world.wait(lambda o: ready(o) and bool(condition(o, "PushActive")))
+
+    push = condition(obj, "PushActive")
+    assert (push["status"], push["reason"]) == ("False", "WebhookURLNotHTTPS")
+    assert "https" in push["message"]
+    assert world.emulator.channels() == []
+    assert [c["extendedProperties"]["private"]["calsyncEvent"] for c in world.copies()] == [event_id]
+
+
+def test_the_window_rolls_daily_on_the_operator_clock(world: World) -> None:
+    clock = Clock()
+    with world.operator(clock=clock):
+        world.apply_example()
+        obj = world.wait(ready)
+        first = source_status(obj, PERSONAL)["lastFullSyncTime"]
+
+        clock.advance(3600)
+        stamp = request_sync(world)  # within the day: an incremental pass
+        obj = world.wait(lambda o: o["status"].get("lastHandledRequestAt") == stamp)
+        assert source_status(obj, PERSONAL)["lastFullSyncTime"] == first
+
+        clock.advance(24 * 3600)  # past this source's slot of the next day
+        request_sync(world)
+        obj = world.wait(lambda o: source_status(o, PERSONAL)["lastFullSyncTime"] > first)
+    rolled = source_status(obj, PERSONAL)["lastFullSyncTime"]
+    assert rolled >= (clock() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_calendar_google_does_not_know_is_named_with_its_secret(world: World) -> None:
+    sources = world.example()["spec"]["sources"]
+    sources[0] = {**sources[0], "calendarId": "nobody@example.com"}  # personal-token cannot see it
+    with world.operator():
+        world.apply_example(sources=sources)
+        obj = world.wait(lambda o: condition(o, "Ready").get("reason") == "GoogleError")
+
+    message = condition(obj, "Ready")["message"]
+    assert "'nobody@example.com'" in message
+    assert 'Secret "personal-token"' in message
+    assert "404" in message

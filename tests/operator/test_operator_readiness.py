@@ -57,6 +57,8 @@ def test_push_states() -> None:
 
     assert push(Situation(sources=2, push_enabled=False)) == ("False", "PushDisabled")
     assert push(Situation(sources=2, webhook_url_set=False)) == ("False", "NoWebhookURL")
+    not_https = Situation(sources=2, webhook_problem="CALSYNC_WEBHOOK_URL='http://x/push' is not https")
+    assert push(not_https) == ("False", "WebhookURLNotHTTPS")
     assert push(Situation(sources=2, suspended=True)) == ("False", "Suspended")
     assert push(LIVE, Problems(channels={"a": "403 forbidden"})) == ("False", "ChannelError")
     assert push(Situation(sources=2, channels_live=1)) == ("False", "ChannelError")

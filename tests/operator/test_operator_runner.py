@@ -91,8 +91,8 @@ def test_serve_runs_the_operator_with_probe_metrics_and_heartbeat(
 def test_cli_reports_a_bad_setting_with_the_variable_name(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("CALSYNC_WEBHOOK_URL", "calsync.example.com/push")
+    monkeypatch.setenv("CALSYNC_FULL_SYNC_INTERVAL_SECONDS", "daily")
     assert main(["operator"]) == 2
     error = capsys.readouterr().err
-    assert "CALSYNC_WEBHOOK_URL" in error
-    assert "https" in error
+    assert "CALSYNC_FULL_SYNC_INTERVAL_SECONDS" in error
+    assert "integer" in error

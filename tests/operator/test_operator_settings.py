@@ -53,8 +53,9 @@ def test_every_documented_variable_is_read() -> None:
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("CALSYNC_WEBHOOK_URL", "calsync.example.com/push"),
         ("CALSYNC_LOG_FORMAT", "xml"),
+        ("CALSYNC_FULL_SYNC_INTERVAL_SECONDS", "10"),
+        ("CALSYNC_WEBHOOK_INSECURE_LOOPBACK", "maybe"),
         ("CALSYNC_LOG_LEVEL", "loud"),
         ("CALSYNC_CHANNEL_TTL_SECONDS", "soon"),
     ],
@@ -62,3 +63,33 @@ def test_every_documented_variable_is_read() -> None:
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         OperatorSettings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure", "problem"),
+    [
+        ("https://calsync.example.com/push", False, None),
+        ("http://calsync.example.com/push", False, "not an https URL"),
+        ("http://calsync.example.com/push", True, "not an https URL"),  # loopback only
+        ("http://127.0.0.1:8080/push", False, "CALSYNC_WEBHOOK_INSECURE_LOOPBACK"),
+        ("http://127.0.0.1:8080/push", True, None),
+        ("calsync.example.com/push", False, "not an https URL"),
+    ],
+)
+def test_the_webhook_url_must_be_https(url: str, insecure: bool, problem: str | None) -> None:
+    """Google pushes only to https: anything else turns push off (PushActive=False says why)
+    at start-up, and the operator keeps syncing by polling."""
+    env = {"CALSYNC_WEBHOOK_URL": url, "CALSYNC_WEBHOOK_INSECURE_LOOPBACK": str(insecure).lower()}
+    settings = OperatorSettings.from_env(env)
+
+    if problem is None:
+        assert (settings.webhook_problem, settings.push_address) == (None, url)
+    else:
+        assert problem in str(settings.webhook_problem)
+        assert settings.push_address is None
+
+
+def test_the_window_rolls_daily_unless_told_otherwise() -> None:
+    assert OperatorSettings.from_env({}).full_sync_interval_seconds == 86400
+    hourly = OperatorSettings.from_env({"CALSYNC_FULL_SYNC_INTERVAL_SECONDS": "3600"})
+    assert hourly.full_sync_interval_seconds == 3600

@@ -23,7 +23,15 @@ import pytest
 import yaml
 from kubernetes import client
 from operator_endpoints import MailSink, WebhookThread, free_port
-from operator_harness import EXAMPLE, PERSONAL, TOKENS, add_event_via_google, condition, settings_for
+from operator_harness import (
+    EXAMPLE,
+    PERSONAL,
+    TOKENS,
+    add_event_via_google,
+    condition,
+    prepare_emulator,
+    settings_for,
+)
 
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, GROUP, PLURAL, VERSION
 from calsync_operator.cli.main import main
@@ -67,6 +75,7 @@ class Cluster:
         self.api = client.ApiClient(self.configuration)
         self.core, self.custom = client.CoreV1Api(self.api), client.CustomObjectsApi(self.api)
         self.name = str(yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"])
+        prepare_emulator(emulator)  # the people's calendars exist; loopback http push allowed
         for secret, refresh_token in TOKENS.items():
             data = base64.b64encode(emulator.token_json(refresh_token=refresh_token).encode()).decode()
             meta = client.V1ObjectMeta(name=secret, labels={"app.kubernetes.io/part-of": "calsync"})

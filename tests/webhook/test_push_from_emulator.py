@@ -20,6 +20,8 @@ async def test_emulator_pushes_signal_the_source(webhook: LiveWebhook, emulator:
     annotation = PUSH_ANNOTATION_PREFIX + key
     webhook.kube.create(csync_body("demo", [key], calendar_ids=[CALENDAR]))
     token = "channel-token-" + uuid.uuid4().hex
+    emulator.create_calendar(CALENDAR)
+    emulator.allow_http_push()  # the webhook listens on http://127.0.0.1 (Google: https only)
     auth = {"Authorization": f"Bearer {emulator.issue_access_token()}"}
     events_url = emulator.api_endpoint + f"calendars/{CALENDAR}/events"
     async with httpx.AsyncClient(headers=auth, timeout=10) as google:

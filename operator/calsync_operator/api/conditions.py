@@ -53,6 +53,7 @@ class PushActiveReason(StrEnum):
     CHANNELS_ACTIVE = "ChannelsActive"
     PUSH_DISABLED = "PushDisabled"
     NO_WEBHOOK_URL = "NoWebhookURL"
+    WEBHOOK_URL_NOT_HTTPS = "WebhookURLNotHTTPS"
     CHANNEL_ERROR = "ChannelError"
     SUSPENDED = "Suspended"
     DRY_RUN = "DryRun"

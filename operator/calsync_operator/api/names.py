@@ -10,7 +10,9 @@ Google's base32hex alphabet.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 # The CalendarSync API coordinates (crds/calendarsync.yaml), shared by the operator and the webhook.
 GROUP = "calsync.dev"
@@ -19,6 +21,7 @@ PLURAL = "calendarsyncs"
 
 SOURCE_KEY_LENGTH = 10
 COPY_ID_LENGTH = 40
+OCCURRENCE_SEP = "@"
 PUSH_ANNOTATION_PREFIX = "push.calsync.dev/"
 REQUESTED_AT_ANNOTATION = "calsync.dev/requested-at"
 CONFIRM_DELETE_ANNOTATION = "calsync.dev/confirm-delete"
@@ -34,6 +37,7 @@ PART_OF_SELECTOR = f"{PART_OF_LABEL}={PART_OF_VALUE}"
 TAG_SOURCE = "calsyncSource"
 TAG_EVENT = "calsyncEvent"
 TAG_HASH = "calsyncHash"
+TAG_SERIES = "calsyncSeries"  # instances mode: the source series of an occurrence's copy
 
 
 def source_key(calendar_id: str) -> str:
@@ -50,13 +54,30 @@ def copy_event_id(target_calendar_id: str, source_calendar_id: str, source_event
     return hashlib.sha256(raw.encode()).hexdigest()[:COPY_ID_LENGTH]
 
 
-def instance_suffix(original_start: datetime) -> str:
-    """Google's instance id suffix: the original start in UTC basic format (``20261125T090000Z``)."""
-    return original_start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def occurrence_key(master_copy_id: str, original_start: Mapping[str, Any]) -> str | None:
+    """calsync's own name for one occurrence of a copied series: ``<master copy id>@<original
+    start>`` (UTC basic time, or the date of an all-day series). Google's ids of occurrences are
+    opaque and never built (docs/sync.md): the executor looks the occurrence up by the copied
+    series and this original start. ``@`` never occurs in a copy id (hex)."""
+    if original_start.get("dateTime"):
+        moment = datetime.fromisoformat(str(original_start["dateTime"]).replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            return None
+        return f"{master_copy_id}{OCCURRENCE_SEP}{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    if original_start.get("date"):
+        return f"{master_copy_id}{OCCURRENCE_SEP}{str(original_start['date']).replace('-', '')}"
+    return None
 
 
-def instance_id(master_id: str, original_start: datetime) -> str:
-    return f"{master_id}_{instance_suffix(original_start)}"
+def split_occurrence_key(key: str) -> tuple[str, str] | None:
+    """``(master copy id, original start as RFC 3339 or a date)`` for an occurrence key."""
+    master, sep, stamp = key.partition(OCCURRENCE_SEP)
+    if not sep:
+        return None
+    if len(stamp) == 8:
+        return master, f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}"
+    moment = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return master, moment.isoformat().replace("+00:00", "Z")
 
 
 def token_hash(channel_token: str) -> str:

@@ -86,6 +86,9 @@ class Target:
     calendar_id: str
     credentials: SecretRef | None = None
     email: str | None = None
+    # False: copies carry no alerts (reminders.useDefault false), so one meeting does not
+    # alert twice; True: copies get the target calendar's default reminders.
+    default_reminders: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,9 +216,10 @@ def _parse_target(fields: FieldReader, raw: Mapping[str, Any]) -> Target | None:
     email = fields.string(target, "email", "target.email")
     if email is not None and not _EMAIL.match(email):
         fields.add("target.email", f"{email!r} is not an email address")
+    reminders = fields.boolean(target, "defaultReminders", "target.defaultReminders", False)
     if calendar_id is None:
         return None
-    return Target(calendar_id=calendar_id, credentials=credentials, email=email)
+    return Target(calendar_id=calendar_id, credentials=credentials, email=email, default_reminders=reminders)
 
 
 def _parse_sources(fields: FieldReader, raw: Mapping[str, Any], target: Target | None) -> tuple[Source, ...]:

@@ -33,6 +33,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level (default: info)",
     )
+    parser.add_argument(
+        "--calendar",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="create this calendar at start-up (repeatable; unknown calendars get 404, as on Google)",
+    )
+    parser.add_argument(
+        "--instance-ids",
+        choices=["opaque", "legacy"],
+        default="opaque",
+        help="occurrence ids of recurring events: opaque like Google (default) or legacy <id>_<start>",
+    )
+    parser.add_argument(
+        "--allow-http-push",
+        action="store_true",
+        help="let events.watch use http://127.0.0.1 addresses (Google accepts only https)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     from calsync_operator.emulator.app import create_app
     from calsync_operator.emulator.server import KEEP_ALIVE_SECONDS, PortInUse, bind_socket
+    from calsync_operator.emulator.state import EmulatorOptions, EmulatorState
 
     try:
         sock = bind_socket(args.host, args.port)
@@ -54,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"Google Calendar emulator listening on {root}", flush=True)
     print(f"  CALSYNC_GOOGLE_API_ROOT={root}", flush=True)
     print(f"  token_uri={root}token   batch_uri={root}batch/calendar/v3", flush=True)
+    state = EmulatorState(EmulatorOptions(args.instance_ids, args.allow_http_push))
+    for calendar_id in args.calendar:
+        state.create_calendar(calendar_id)
     config = uvicorn.Config(
-        create_app(),
+        create_app(state),
         log_level=args.log_level,
         lifespan="on",
         timeout_graceful_shutdown=2,

@@ -153,7 +153,7 @@ async def _open(
             open_channel,
             client,
             entry.calendar_id,
-            address=settings.webhook_url or "",
+            address=settings.push_address or "",
             ttl_seconds=settings.channel_ttl_seconds,
         )
     except GoogleError as exc:

@@ -117,6 +117,8 @@ async def serve(
     """The operator process: metrics, heartbeat and kopf until ``stop_flag`` or a signal."""
     context = make_context(settings, configuration)
     metrics.announce_shard(settings.shard, settings.shards)
+    if settings.webhook_problem is not None:  # said once at start-up, and by PushActive=False
+        logger.warning("Push is off: %s", settings.webhook_problem)
     metrics_server = metrics.serve(settings.metrics_port)
     liveness = f"http://0.0.0.0:{settings.health_port}/healthz"
     heartbeat: asyncio.Task[None] | None = None

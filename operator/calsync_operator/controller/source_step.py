@@ -27,7 +27,7 @@ from calsync_operator.controller.rules.outcomes import SourceOutcome, StepKind
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.sync.engine import SyncOutcome, TargetUnreadable, sync_source
-from calsync_operator.sync.port import AuthExpired, GoogleError, QuotaExhausted
+from calsync_operator.sync.port import AuthExpired, CalendarNotFound, GoogleError, QuotaExhausted
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ async def sync_source_step(
     channels: ChannelStepResult | None = None
     try:
         if not scope.spec.dry_run:
-            wanted = scope.spec.push_enabled and scope.ctx.settings.webhook_url is not None
+            wanted = scope.spec.push_enabled and scope.ctx.settings.push_address is not None
             channels = await reconcile_channels(
                 entry=entry,
                 client=client,
@@ -138,6 +138,8 @@ async def _run_engine(
             now=scope.now,
             confirm_delete=scope.request.confirm_delete,
             force_full=scope.request.force_full,
+            full_sync_interval=timedelta(seconds=scope.ctx.settings.full_sync_interval_seconds),
+            spread_key=f"{scope.obj.namespace}/{scope.obj.name}/{source.key}",
             batch_size=scope.ctx.settings.google.batch_size,
             between_batches=lambda: _stop_if(abort),
         )
@@ -179,6 +181,8 @@ def _auth_expired(
 def _failed(scope: PassScope, source: Source, entry: SourceStatus, exc: GoogleError) -> SourceOutcome:
     quota = isinstance(exc, QuotaExhausted)
     message = f"Syncing source {source.calendar_id} failed: {exc}"
+    if isinstance(exc, CalendarNotFound):
+        message = _not_found(exc, scope.spec, source)
     if quota:
         message += " (Google's daily usage limit: the operator retries later)"
     metrics.SYNCS.labels(result="quota" if quota else "error").inc()
@@ -305,3 +309,13 @@ def _observe_push_latency(
     latency = max(0.0, (now - received).total_seconds())
     metrics.PUSH_TO_WRITE.observe(latency)
     logger.info("Push-to-write latency of %s/%s source %s: %.3f s", obj.namespace, obj.name, key, latency)
+
+
+def _not_found(exc: CalendarNotFound, spec: CalendarSyncSpec, source: Source) -> str:
+    """Google's 404 for a calendar, with the Secret whose account could not see it."""
+    ref = source.credentials if exc.calendar_id == source.calendar_id else spec.target.credentials
+    secret = f'Secret "{ref.name}"' if ref is not None else "its Secret"
+    return (
+        f"Google has no calendar {exc.calendar_id!r} for the account of {secret} (404 notFound): "
+        "check the calendarId, and that this account owns the calendar or it is shared with it"
+    )

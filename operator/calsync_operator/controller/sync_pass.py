@@ -184,6 +184,7 @@ def _desired_status(
         dry_run=spec.dry_run,
         push_enabled=spec.push_enabled,
         webhook_url_set=scope.ctx.settings.webhook_url is not None,
+        webhook_problem=scope.ctx.settings.webhook_problem,
         channels_live=sum(1 for e in entries if e.channel is not None and e.channel.expiration > now),
     )
     conditions = decide_conditions(

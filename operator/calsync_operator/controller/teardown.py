@@ -23,7 +23,7 @@ from calsync_operator.controller.rules.notices import Notice
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
 from calsync_operator.controller.source_step import PassScope
 from calsync_operator.google.client import GoogleCalendarClient
-from calsync_operator.sync.copyindex import is_instance_id
+from calsync_operator.sync.copyindex import is_occurrence_key
 from calsync_operator.sync.engine import load_copy_index
 from calsync_operator.sync.port import AuthExpired, GoogleError, WriteKind, WriteOp
 
@@ -89,9 +89,9 @@ async def _delete_copies(
         index = await asyncio.to_thread(load_copy_index, target, target_calendar_id, source_calendar_id)
         # Deleting a copied series deletes its occurrences: only top-level copies are deleted.
         ops = [
-            WriteOp(WriteKind.DELETE, target_calendar_id, copy_id)
+            WriteOp(WriteKind.DELETE, target_calendar_id, copy_id, chosen_id=True)
             for copy_id, _entry in index.live_copies()
-            if not is_instance_id(copy_id)
+            if not is_occurrence_key(copy_id)
         ]
         written = await asyncio.to_thread(target.write, ops) if ops else []
     except AuthExpired:

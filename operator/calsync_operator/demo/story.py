@@ -28,6 +28,9 @@ TOKENS = {
     "central-token": "rt-demo-central",
 }
 SOURCE_TOKENS = {PERSONAL: "rt-demo-personal", WORK: "rt-demo-work"}
+# Whose calendar each refresh token opens: Alice's three calendars (the emulator, like Google,
+# knows only calendars that exist).
+USERS = {"rt-demo-personal": PERSONAL, "rt-demo-work": WORK, "rt-demo-central": CENTRAL}
 PREFIXES = {PERSONAL: "[home] ", WORK: "[work] "}
 SHORT_NAMES = {PERSONAL: "personal", WORK: "work", CENTRAL: "central"}
 

@@ -27,6 +27,7 @@ from kubernetes import client
 from calsync_operator.api.names import PART_OF_LABEL, PART_OF_VALUE
 from calsync_operator.controller.handlers import build_registry
 from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
+from calsync_operator.demo.story import USERS
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.emulator.server import PortInUse, bind_socket
 from calsync_operator.errors import CliError
@@ -165,11 +166,15 @@ def running_world(emulator_port: int = 0) -> Iterator[World]:
 def started_emulator(port: int = 0) -> Iterator[EmulatorServer]:
     """The demo's Google emulator; a busy ``--emulator-port`` is one line and a hint."""
     try:
-        emulator = EmulatorServer(port=port).start()
+        # The webhook listens on http://127.0.0.1: Google would refuse it, so both the emulator
+        # and the operator (``demo_settings``) are told explicitly (a demo, not a deployment).
+        emulator = EmulatorServer(port=port, allow_http_push=True).start()
     except PortInUse as exc:
         raise CliError(
             f"the Google emulator {exc}", hint="pick another --emulator-port (0 picks a free one)"
         ) from None
+    for refresh_token, user in USERS.items():  # Alice's calendars exist, as on Google
+        emulator.register_user(refresh_token, user)
     try:
         yield emulator
     finally:
@@ -180,6 +185,7 @@ def demo_settings(webhook_url: str, emulator: EmulatorServer) -> OperatorSetting
     """The operator's settings in the demo: push to the local webhook, Google is the emulator."""
     return OperatorSettings(
         webhook_url=webhook_url + "/push",
+        webhook_insecure_loopback=True,
         google=GoogleSettings(api_root=emulator.root_url),
         channel_ttl_seconds=3600,
         retry_delay_seconds=1.0,

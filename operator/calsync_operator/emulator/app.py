@@ -145,6 +145,7 @@ async def authorize(request: Request) -> Response:
             params.get("redirect_uri", ""),
             params.get("state"),
             params.get("scope", ""),
+            params.get("login_hint") or None,
         )
     except OAuthError as exc:
         return _oauth_error(exc)

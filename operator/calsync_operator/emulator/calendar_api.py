@@ -25,6 +25,7 @@ from calsync_operator.emulator.state import EmulatorState
 
 # Set in the ASGI scope of requests the batch endpoint replays: not an HTTP round trip.
 BATCH_PART_SCOPE_KEY = "calsync.emulator.batch_part"
+USER_SCOPE_KEY = "calsync.emulator.user"  # the bearer token's user (``primary`` is theirs)
 
 Handler = Callable[[Request, EmulatorState], Awaitable[dict[str, Any] | None]]
 
@@ -34,9 +35,11 @@ def emulator_state(request: Request) -> EmulatorState:
     return state
 
 
-def _check_bearer(request: Request, state: EmulatorState) -> None:
+def _check_bearer(request: Request, state: EmulatorState) -> str:
+    """The token's user; 401 for a missing, unknown or expired token."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not state.tokens.is_valid_access_token(token.strip()):
+    user = state.tokens.user_of(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
         raise ApiError(
             401,
             "authError",
@@ -44,6 +47,7 @@ def _check_bearer(request: Request, state: EmulatorState) -> None:
             headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
             location="Authorization",
         )
+    return user
 
 
 def api_method(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -53,7 +57,9 @@ def api_method(name: str, handler: Handler) -> Callable[[Request], Awaitable[Res
             state.counters.round_trip()
         state.counters.call_started()
         try:
-            _check_bearer(request, state)
+            user = _check_bearer(request, state)
+            state.store.create_calendar(user, primary=True)  # every user has a primary calendar
+            request.scope[USER_SCOPE_KEY] = user  # each batch part sets its own
             decision = state.faults.decide(name)
             if decision.latency:
                 await asyncio.sleep(decision.latency)
@@ -84,7 +90,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 def _calendar_id(request: Request) -> str:
-    return str(request.path_params["calendarId"])
+    """The path's calendar id; ``primary`` is the token user's primary calendar."""
+    calendar_id = str(request.path_params["calendarId"])
+    return str(request.scope[USER_SCOPE_KEY]) if calendar_id == "primary" else calendar_id
 
 
 def _record_send_updates(request: Request, state: EmulatorState, event: dict[str, Any]) -> None:

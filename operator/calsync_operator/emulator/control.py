@@ -4,6 +4,12 @@ The same operations as ``EmulatorServer``'s Python methods, as JSON over HTTP:
 
 - ``POST /_emulator/refresh-tokens/revoke`` / ``.../restore`` ``{"refresh_token"}``
 - ``POST /_emulator/access-tokens/expire``
+- ``GET|POST /_emulator/calendars`` (POST body: ``{"id", "primary"}``): list or create calendars
+- ``POST /_emulator/users`` ``{"refresh_token", "user"}``: whose tokens these are
+- ``POST /_emulator/instance-ids`` ``{"style": "opaque"|"legacy"}``
+- ``POST /_emulator/push/allow-http`` ``{"enabled"}`` (watch on http://127.0.0.1)
+- ``POST /_emulator/calendars/{calendarId}/events/{eventId}/split``
+  ``{"originalStart", "changes"}``: a "this and following events" edit
 - ``POST /_emulator/calendars/{calendarId}/invalidate-sync-tokens``
 - ``GET /_emulator/calendars/{calendarId}/events?includeCancelled=true``
 - ``GET|POST|DELETE /_emulator/faults`` (POST body: method, status, reason, retry_after,
@@ -22,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -29,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from calsync_operator.emulator.errors import ApiError
 from calsync_operator.emulator.faults import FaultRule
 from calsync_operator.emulator.oauth import TokenRegistry
 from calsync_operator.emulator.state import EmulatorState
@@ -79,6 +87,57 @@ async def expire_access_tokens(request: Request) -> Response:
 async def invalidate_sync_tokens(request: Request) -> Response:
     _state(request).store.invalidate_sync_tokens(str(request.path_params["calendarId"]))
     return Response(status_code=204)
+
+
+async def calendars(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "POST":
+        body = await _body(request)
+        try:
+            state.create_calendar(str(body.get("id") or ""), primary=bool(body.get("primary", False)))
+        except ValueError as exc:
+            return _problem(str(exc))
+        return Response(status_code=204)
+    return JSONResponse({"items": state.store.calendar_ids()})
+
+
+async def users(request: Request) -> Response:
+    body = await _body(request)
+    if not body.get("refresh_token") or not body.get("user"):
+        return _problem("refresh_token and user are required")
+    _state(request).register_user(str(body["refresh_token"]), str(body["user"]))
+    return Response(status_code=204)
+
+
+async def instance_ids(request: Request) -> Response:
+    try:
+        _state(request).instance_ids(str((await _body(request)).get("style", "")))
+    except ValueError as exc:
+        return _problem(str(exc))
+    return Response(status_code=204)
+
+
+async def allow_http_push(request: Request) -> Response:
+    _state(request).allow_http_push(bool((await _body(request)).get("enabled", True)))
+    return Response(status_code=204)
+
+
+async def split(request: Request) -> Response:
+    body = await _body(request)
+    raw = str(body.get("originalStart", ""))
+    try:
+        split_at: datetime | date = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw)
+        new = _state(request).split_series(
+            str(request.path_params["calendarId"]),
+            str(request.path_params["eventId"]),
+            split_at,
+            dict(body.get("changes") or {}),
+        )
+    except ValueError as exc:
+        return _problem(f"originalStart: {exc}")
+    except ApiError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status)
+    return JSONResponse(new, status_code=201)
 
 
 async def calendar_events(request: Request) -> Response:
@@ -147,6 +206,11 @@ def control_routes() -> list[Route]:
         Route("/refresh-tokens/revoke", revoke_refresh_token, methods=["POST"]),
         Route("/refresh-tokens/restore", restore_refresh_token, methods=["POST"]),
         Route("/access-tokens/expire", expire_access_tokens, methods=["POST"]),
+        Route("/calendars", calendars, methods=["GET", "POST"]),
+        Route("/users", users, methods=["POST"]),
+        Route("/instance-ids", instance_ids, methods=["POST"]),
+        Route("/push/allow-http", allow_http_push, methods=["POST"]),
+        Route("/calendars/{calendarId}/events/{eventId}/split", split, methods=["POST"]),
         Route("/calendars/{calendarId}/invalidate-sync-tokens", invalidate_sync_tokens, methods=["POST"]),
         Route("/calendars/{calendarId}/events", calendar_events, methods=["GET"]),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),

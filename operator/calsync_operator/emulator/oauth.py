@@ -4,6 +4,10 @@
 revokes it: then ``invalid_grant`` exactly as Google words it) and the ``authorization_code``
 grant for codes issued by ``GET /auth``, which approves at once and redirects back like a
 user who clicked "Allow". Access tokens are random and accepted for every calendar.
+
+Every token belongs to a user (an email address), whose primary calendar is the calendar with
+that id, also reachable as ``primary``: ``register_user`` names the user of a refresh token,
+``GET /auth?login_hint=`` the user of a consent; anything else belongs to ``DEFAULT_USER``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 DEFAULT_SCOPE = "https://www.googleapis.com/auth/calendar"
+DEFAULT_USER = "user@calsync-emulator.example"
 ACCESS_TOKEN_TTL = 3599
 
 
@@ -36,6 +41,7 @@ class _Grant:
     refresh_token: str
     client_id: str
     scope: str
+    user: str
 
 
 @dataclass
@@ -43,7 +49,8 @@ class TokenRegistry:
     access_token_ttl: int = ACCESS_TOKEN_TTL
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _revoked: set[str] = field(default_factory=set)
-    _access: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch seconds)
+    _access: dict[str, tuple[float, str]] = field(default_factory=dict)  # token -> (expiry, user)
+    _users: dict[str, str] = field(default_factory=dict)  # refresh token -> user
     _codes: dict[str, _Grant] = field(default_factory=dict)
     _rotate: bool = False
 
@@ -52,7 +59,13 @@ class TokenRegistry:
             self._revoked.clear()
             self._access.clear()
             self._codes.clear()
+            self._users.clear()
             self._rotate = False
+
+    def register_user(self, refresh_token: str, user: str) -> None:
+        """Whose calendar ``primary`` is for tokens refreshed with ``refresh_token``."""
+        with self._lock:
+            self._users[refresh_token] = user
 
     def revoke(self, refresh_token: str) -> None:
         with self._lock:
@@ -72,26 +85,33 @@ class TokenRegistry:
         with self._lock:
             self._access.clear()
 
-    def issue_access_token(self, ttl: int | None = None) -> tuple[str, int]:
+    def issue_access_token(self, ttl: int | None = None, user: str = DEFAULT_USER) -> tuple[str, int]:
         lifetime = self.access_token_ttl if ttl is None else ttl
         token = "ya29.emu-" + secrets.token_urlsafe(24)
         with self._lock:
-            self._access[token] = time.time() + lifetime
+            self._access[token] = (time.time() + lifetime, user)
         return token, lifetime
 
-    def is_valid_access_token(self, token: str) -> bool:
+    def user_of(self, token: str) -> str | None:
+        """The user of a live access token; None for an unknown or expired one."""
         with self._lock:
-            expiry = self._access.get(token)
-        return expiry is not None and expiry > time.time()
+            found = self._access.get(token)
+        return found[1] if found is not None and found[0] > time.time() else None
 
-    def authorize(self, client_id: str, redirect_uri: str, state: str | None, scope: str) -> str:
-        """``GET /auth``: the redirect URL carrying a fresh one-time code."""
+    def is_valid_access_token(self, token: str) -> bool:
+        return self.user_of(token) is not None
+
+    def authorize(
+        self, client_id: str, redirect_uri: str, state: str | None, scope: str, user: str | None = None
+    ) -> str:
+        """``GET /auth``: the redirect URL carrying a fresh one-time code (``user``: the
+        ``login_hint``, who consents)."""
         if not client_id or not redirect_uri:
             raise OAuthError("invalid_request", "Missing required parameter: client_id or redirect_uri")
         code = "4/emu-" + secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _Grant(
-                "1//emu-" + secrets.token_urlsafe(32), client_id, scope or DEFAULT_SCOPE
+                "1//emu-" + secrets.token_urlsafe(32), client_id, scope or DEFAULT_SCOPE, user or DEFAULT_USER
             )
         params = {"code": code, "scope": scope or DEFAULT_SCOPE}
         if state is not None:
@@ -109,20 +129,24 @@ class TokenRegistry:
                 raise OAuthError("invalid_request", "Missing required parameter: refresh_token")
             with self._lock:
                 revoked, rotate = refresh_token in self._revoked, self._rotate
+                user = self._users.get(refresh_token, DEFAULT_USER)
             if revoked:
                 raise OAuthError("invalid_grant", "Token has been expired or revoked.")
-            access, lifetime = self.issue_access_token()
+            access, lifetime = self.issue_access_token(user=user)
             response = {"access_token": access, "expires_in": lifetime, "token_type": "Bearer"}
             response["scope"] = form.get("scope") or DEFAULT_SCOPE
             if rotate:
-                response["refresh_token"] = "1//emu-" + secrets.token_urlsafe(32)
+                rotated = "1//emu-" + secrets.token_urlsafe(32)
+                self.register_user(rotated, user)
+                response["refresh_token"] = rotated
             return response
         if grant_type == "authorization_code":
             with self._lock:
                 grant = self._codes.pop(form.get("code", ""), None)
             if grant is None:
                 raise OAuthError("invalid_grant", "Malformed auth code.")
-            access, lifetime = self.issue_access_token()
+            self.register_user(grant.refresh_token, grant.user)
+            access, lifetime = self.issue_access_token(user=grant.user)
             return {
                 "access_token": access,
                 "expires_in": lifetime,

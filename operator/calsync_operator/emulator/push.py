@@ -6,6 +6,8 @@ queues an ``exists`` message for each live channel. Delivery runs on worker task
 never inside the request that caused the change. Message numbers grow with random gaps;
 a configurable share of messages is dropped (Google's pushes are lossy); a receiver's
 500/502/503/504 is retried a few times with backoff, as Google does, other answers are final.
+Google delivers only to HTTPS addresses, so ``events.watch`` refuses any other; the explicit
+``allow_http_loopback`` option lets tests and the demo use ``http://127.0.0.1`` receivers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -32,6 +35,19 @@ MAX_TTL_SECONDS = 30 * 24 * 3600
 _CHANNEL_ID = re.compile(r"^[A-Za-z0-9\-_+/=]{1,64}$")
 _RETRIED_STATUSES = (500, 502, 503, 504)
 _WORKERS = 4
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def check_address(address: object, allow_http_loopback: bool) -> str:
+    """An HTTPS URL (or, when allowed, http on loopback); otherwise Google's 400."""
+    if not isinstance(address, str) or not address:
+        raise bad_request("Missing channel address.", "required", "address")
+    parts = urlsplit(address)
+    if parts.scheme == "https" and parts.hostname:
+        return address
+    if allow_http_loopback and parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return address
+    raise bad_request(f"WebHook callback must be HTTPS: {address}", "push.webhookUrlNotHttps", "address")
 
 
 @dataclass
@@ -94,6 +110,7 @@ class PushNotifier:
     counters: Counters
     drop_probability: float = 0.0
     delivery_timeout: float = 5.0
+    allow_http_loopback: bool = False  # an explicit emulator option: Google requires https
     _channels: dict[str, WatchChannel] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _random: random.Random = field(default_factory=random.Random)
@@ -133,11 +150,7 @@ class PushNotifier:
             raise bad_request(
                 f"Invalid value for type: {body.get('type')!r} (use web_hook).", location="type"
             )
-        address = body.get("address")
-        if not isinstance(address, str) or not address.startswith(("https://", "http://")):
-            raise bad_request(
-                "WebHook callback must be an http(s) URL.", "push.webhookUrlNotHttps", "address"
-            )
+        address = check_address(body.get("address"), self.allow_http_loopback)
         token = body.get("token")
         if token is not None and (not isinstance(token, str) or len(token) > 256):
             raise bad_request("Invalid channel token: at most 256 characters.", location="token")

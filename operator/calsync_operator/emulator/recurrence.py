@@ -2,8 +2,8 @@
 
 dateutil's ``rrule`` does the RFC 5545 arithmetic (FREQ, INTERVAL, COUNT, UNTIL, BYDAY, ...);
 this module adapts Google's ``recurrence`` lines to it and builds the instance resources
-Google would return: id ``<masterId>_<UTC basic time>`` (all-day: ``<masterId>_<date>``) with
-``recurringEventId`` and ``originalStartTime``. Expansion happens in the event's own time zone
+Google would return, with ``recurringEventId`` and ``originalStartTime`` (their ids come from
+``instanceids``). Expansion happens in the event's own time zone
 so a 09:00 Berlin meeting stays at 09:00 across daylight-saving changes.
 """
 
@@ -184,8 +184,9 @@ class Series:
         assert isinstance(self.start.value, datetime)
         return moment.astimezone(self.start.value.tzinfo)
 
-    def instance(self, master: dict[str, Any], original: datetime | date) -> dict[str, Any]:
-        """The occurrence as Google returns it when nobody modified it."""
+    def instance(self, master: dict[str, Any], original: datetime | date, event_id: str) -> dict[str, Any]:
+        """The occurrence as Google returns it when nobody modified it (``event_id``: its id,
+        see ``instanceids``)."""
         body = copy.deepcopy(master)
         body.pop("recurrence", None)
         tz_name = self.start.time_zone
@@ -194,7 +195,7 @@ class Series:
             end: datetime | date = original + self.duration
         else:
             end = original + timedelta(days=self.duration.days or 1)
-        body["id"] = f"{master['id']}_{instance_suffix(original)}"
+        body["id"] = event_id
         body["recurringEventId"] = master["id"]
         body["originalStartTime"] = original_time.to_json()
         body["start"] = original_time.to_json()

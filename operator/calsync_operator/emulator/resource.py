@@ -82,9 +82,16 @@ def stamp(event: Event) -> None:
     event["updated"] = format_instant(now())
 
 
-def build_event(calendar_id: str, event_id: str, body: Event, previous: Event | None = None) -> Event:
+def build_event(
+    calendar_id: str,
+    event_id: str,
+    body: Event,
+    previous: Event | None = None,
+    organizer: dict[str, Any] | None = None,
+) -> Event:
     """The stored resource for ``body`` (a full representation), keeping server fields of
-    ``previous`` when this replaces an existing event."""
+    ``previous`` when this replaces an existing event. ``organizer``: another calendar that
+    organises the event (``events.import`` may name one); by default the calendar itself."""
     validate_times(body)
     event: Event = {k: copy.deepcopy(v) for k, v in body.items() if k not in _SERVER_FIELDS}
     event["kind"] = "calendar#event"
@@ -97,6 +104,8 @@ def build_event(calendar_id: str, event_id: str, body: Event, previous: Event | 
     owner = {"email": calendar_id, "self": True}
     event["creator"] = dict(previous["creator"]) if previous else owner
     event["organizer"] = dict(previous["organizer"]) if previous else owner
+    if organizer and organizer.get("email"):
+        event["organizer"] = {**organizer, "self": organizer["email"] == calendar_id}
     event["created"] = previous["created"] if previous else format_instant(now())
     event.setdefault("iCalUID", previous["iCalUID"] if previous else f"{event_id}@google.com")
     event.setdefault("reminders", {"useDefault": True})

@@ -12,6 +12,7 @@ import asyncio
 import json
 import socket
 import threading
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
@@ -20,8 +21,9 @@ import uvicorn
 from calsync_operator.emulator.app import create_app
 from calsync_operator.emulator.counters import CounterSnapshot
 from calsync_operator.emulator.faults import FaultInjector, FaultRule
+from calsync_operator.emulator.instanceids import InstanceIdStyle
 from calsync_operator.emulator.oauth import DEFAULT_SCOPE
-from calsync_operator.emulator.state import EmulatorState
+from calsync_operator.emulator.state import EmulatorOptions, EmulatorState
 
 _STARTUP_TIMEOUT = 10.0
 KEEP_ALIVE_SECONDS = 120
@@ -61,10 +63,21 @@ class _Server(uvicorn.Server):
 
 
 class EmulatorServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        instance_ids: InstanceIdStyle = "opaque",
+        allow_http_push: bool = False,
+    ) -> None:
+        """``instance_ids="legacy"``: occurrence ids ``<master id>_<start>`` instead of opaque
+        ones; ``allow_http_push``: watch addresses may be ``http://127.0.0.1`` (Google: https
+        only). Both survive ``reset()``."""
         self.host = host
         self.port = port
-        self.state = EmulatorState()
+        self.state = EmulatorState(EmulatorOptions(instance_ids, allow_http_push))
         self.app = create_app(self.state)
         self._log_level = log_level
         self._server: _Server | None = None
@@ -158,10 +171,18 @@ class EmulatorServer:
         return self.root_url + "calendar/v3/"
 
     def token_json(
-        self, refresh_token: str = "rt-emulator", client_id: str = "cid", client_secret: str = "csecret"
+        self,
+        refresh_token: str = "rt-emulator",
+        client_id: str = "cid",
+        client_secret: str = "csecret",
+        *,
+        user: str | None = None,
     ) -> str:
         """Authorized-user JSON as ``Credentials.to_json()`` writes it, pointing at this emulator.
-        It carries no access token: the first call refreshes through ``token_uri``."""
+        It carries no access token: the first call refreshes through ``token_uri``. ``user``:
+        whose tokens these are (their primary calendar, id ``user``, then exists)."""
+        if user is not None:
+            self.state.register_user(refresh_token, user)
         return json.dumps(
             {
                 "token": None,
@@ -192,6 +213,32 @@ class EmulatorServer:
         self.state.tokens.rotate_refresh_tokens(enabled)
 
     # -- calendars, faults, pushes, counters ------------------------------------------------------
+
+    def create_calendar(self, *calendar_ids: str, primary: bool = False) -> None:
+        """Make calendars exist (Google answers 404 for any other id)."""
+        for calendar_id in calendar_ids:
+            self.state.create_calendar(calendar_id, primary=primary)
+
+    def register_user(self, refresh_token: str, user: str) -> None:
+        self.state.register_user(refresh_token, user)
+
+    def instance_ids(self, style: InstanceIdStyle) -> None:
+        """``"opaque"`` (default, like Google) or ``"legacy"`` occurrence ids from now on."""
+        self.state.instance_ids(style)
+
+    def allow_http_push(self, enabled: bool = True) -> None:
+        self.state.allow_http_push(enabled)
+
+    def split_series(
+        self,
+        calendar_id: str,
+        master_id: str,
+        split_at: datetime | date,
+        changes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Google Calendar's "this and following events" edit: the series ends before the
+        occurrence at ``split_at``, and a new series ``<id>_R<time>`` (returned) starts there."""
+        return self.state.split_series(calendar_id, master_id, split_at, changes)
 
     def invalidate_sync_tokens(self, calendar_id: str) -> None:
         self.state.store.invalidate_sync_tokens(calendar_id)

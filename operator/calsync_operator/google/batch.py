@@ -7,7 +7,9 @@ idempotent, so a part resent after a lost answer cannot duplicate an event:
 
 - insert-or-restore: 409 means the client-chosen id exists, possibly cancelled (deleted ids stay
   taken), so get it, then update it with ``status: confirmed`` (docs/design.md §4);
-- delete: 404 and 410 ``deleted`` mean it is already gone, which is what we wanted.
+- delete: 410 ``deleted`` means it is already gone, which is what we wanted; so does 404, but
+  only for an id calsync chose itself (``WriteOp.chosen_id``): a 404 on one of Google's ids
+  means the id was wrong, and that is a failure to report, not a success.
 
 Each round takes one rate-limit token per part, and a chunk never exceeds the bucket's burst, so
 a batch cannot blow the per-minute quota in one request.
@@ -32,6 +34,11 @@ from calsync_operator.sync.port import GoogleError, QuotaExhausted, WriteKind, W
 from calsync_operator.sync.reasons import Verdict, decide
 
 log = logging.getLogger("calsync.google")
+
+
+# What a delete may answer when the event is already gone: 410, and 404 only for an id calsync
+# chose itself (a 404 on one of Google's ids means the id was wrong).
+_GONE = {True: (404, 410), False: (410,)}
 
 
 class Stage(StrEnum):
@@ -174,7 +181,7 @@ class BatchWriter:
         elif part.stage is Stage.WRITE and part.op.kind is WriteKind.INSERT and error.status == 409:
             log.info("insert %s: id taken (409), restoring it", part.op.event_id)
             part.stage = Stage.RESTORE_GET
-        elif part.op.kind is WriteKind.DELETE and error.status in (404, 410):
+        elif part.op.kind is WriteKind.DELETE and error.status in _GONE[part.op.chosen_id]:
             part.result = WriteResult(part.op, ok=True)
         else:
             part.result = WriteResult(part.op, ok=False, error=error)

@@ -22,6 +22,7 @@ from calsync_operator.google.ratelimit import TokenBucket, shared_bucket
 from calsync_operator.google.retry import RetryPolicy, call_with_retries
 from calsync_operator.google.transport import Transport
 from calsync_operator.sync.port import (
+    CalendarNotFound,
     Channel,
     Event,
     GoogleError,
@@ -144,6 +145,12 @@ class GoogleCalendarClient:
         except GoogleError as exc:
             if exc.status == 410 and not isinstance(exc, SyncTokenExpired):
                 raise SyncTokenExpired(410, exc.reason or "fullSyncRequired", exc.message) from None
+            if exc.status == 404:
+                raise CalendarNotFound(calendar_id, exc.message) from None
+            if sync_token and exc.status == 400 and exc.reason == "invalid":
+                # A sync token Google does not understand (its answer to garbage is not
+                # documented): the cure is the same as for an expired one, a full listing.
+                raise SyncTokenExpired(400, exc.reason, exc.message) from None
             raise
         return ListResult(events=events, next_sync_token=next_sync_token, pages=pages)
 
@@ -161,11 +168,25 @@ class GoogleCalendarClient:
         return event
 
     def instances(
-        self, calendar_id: str, event_id: str, *, time_min: str | None = None, time_max: str | None = None
+        self,
+        calendar_id: str,
+        event_id: str,
+        *,
+        time_min: str | None = None,
+        time_max: str | None = None,
+        original_start: str | None = None,
+        show_deleted: bool = False,
     ) -> list[Event]:
-        """Every instance of a recurring event in the window; [] when the master is gone."""
+        """Every instance of a recurring event in the window (or the one at ``original_start``);
+        [] when the master is gone."""
         params: dict[str, Any] = {"calendarId": calendar_id, "eventId": event_id}
-        window = {"timeMin": time_min, "timeMax": time_max, "maxResults": self._page_size}
+        window = {
+            "timeMin": time_min,
+            "timeMax": time_max,
+            "maxResults": self._page_size,
+            "originalStart": original_start,
+            "showDeleted": show_deleted or None,
+        }
         params.update({k: v for k, v in window.items() if v})
         events_api = self._events
         try:

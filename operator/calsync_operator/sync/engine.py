@@ -4,8 +4,11 @@ State is plain data handed in and returned (``api.status.SourceStatus``: the ope
 in ``status.sources[]``) plus the in-memory ``CopyIndex`` (the operator keeps it in kopf's memo and
 passes None after a restart: one listing of the target rebuilds it). Nothing touches local disk.
 
-The machine (docs/design.md §4): no token → full listing in the window → sweep → store nextSyncToken;
-token → incremental listing; 410 (``SyncTokenExpired``) → full listing and sweep. The new token
+The machine (docs/sync.md): no token → full listing in the window → sweep → store
+nextSyncToken; token → incremental listing; 410 (``SyncTokenExpired``, also a 400 on a token
+Google does not understand) → full listing and sweep; and at least once a day (``rolling``: one
+slot per source, spread over the day) a full listing again, so the window rolls and remembered
+failures are retried. The new token
 is stored only when the pass is settled, so a crash, an abort, a retryable write failure or a
 tripped delete guard leaves the old token in place and the next pass sees the same changes
 again — idempotent writes (deterministic ids, render hashes) make that replay free.
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from calsync_operator.api.conditions import format_time
 from calsync_operator.api.names import TAG_SOURCE, copy_event_id
 from calsync_operator.api.records import DeleteWindow, FailedWrite
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
 from calsync_operator.api.status import Counts, SourceStatus
+from calsync_operator.api.times import try_parse_time
 from calsync_operator.sync.copyindex import CopyIndex
 from calsync_operator.sync.deleteguard import DeleteGuard, judge_deletes
 from calsync_operator.sync.executor import ExecutionReport, PlanExecutor
@@ -42,6 +46,7 @@ from calsync_operator.sync.port import (
     QuotaExhausted,
     SyncTokenExpired,
 )
+from calsync_operator.sync.rolling import DEFAULT_INTERVAL, full_sync_due
 from calsync_operator.sync.writefailures import failed_write, settle
 
 
@@ -113,9 +118,11 @@ def _dropped_occurrences(
     """``instances`` mode, incremental pass: occurrences a series edit removed (a shorter RRULE,
     a moved series), as cancellations. The listing shows the occurrences a changed series still
     has, not those it lost, so each series with listed occurrences and existing copies is read
-    once with ``events.instances`` in the window; copies of occurrences it no longer has go."""
-    live = [e for e in changed if e.get("status") != "cancelled"]
-    series_ids = {str(e["recurringEventId"]) for e in live if e.get("recurringEventId")}
+    once with ``events.instances`` in the window; copies of occurrences it no longer has go.
+    A deleted series is listed as cancelled instances, but only about six months of them
+    (google-api-ruby-client#860): the same read finds the series gone, and the copies of its
+    occurrences further ahead go too."""
+    series_ids = {str(e["recurringEventId"]) for e in changed if e.get("recurringEventId")}
     if not series_ids:
         return []
     by_series = index.occurrences_by_series()
@@ -230,6 +237,8 @@ def sync_source(
     force_full: bool = False,
     batch_size: int = 1000,
     between_batches: Callable[[], None] | None = None,
+    full_sync_interval: timedelta | None = DEFAULT_INTERVAL,
+    spread_key: str | None = None,
 ) -> SyncOutcome:
     """Run one pass for ``source`` and return the new state (``state`` itself is not changed).
 
@@ -237,6 +246,8 @@ def sync_source(
     new rendering — privacy, prefix, filters — reaches every existing copy); ``confirm_delete``
     lifts the delete guard (the ``calsync.dev/confirm-delete`` annotation). ``index``: the copy
     index the previous pass returned; None after a restart (one listing of the target rebuilds it).
+    The window rolls: a full listing is due once per ``full_sync_interval`` after
+    ``lastFullSyncTime``, in the slot ``spread_key`` (default: the source's key) gets in it.
     """
     copying = spec.delivery is Delivery.COPY
     if index is None:
@@ -245,7 +256,10 @@ def sync_source(
             if copying and target_client is not None
             else CopyIndex(source.calendar_id)
         )
-    listing, full = _list_changes(source_client, spec, source, state, now, force_full=force_full)
+    rolled = full_sync_due(
+        try_parse_time(state.last_full_sync_time), now, spread_key or state.key, full_sync_interval
+    )
+    listing, full = _list_changes(source_client, spec, source, state, now, force_full=force_full or rolled)
     events = list(listing.events)
     changed, alive = _complete_changes(source_client, spec, source, index, events, now, full=full)
     plan = plan_source_changes(changed, index, spec, source, now, full_listing=full, alive=alive)

@@ -3,7 +3,8 @@
 No I/O happens here, so every rule of docs/design.md §4 is tested on plain dicts: deterministic copy
 ids, render hashes (an unchanged event plans nothing), loop prevention and filters (skips with
 a reason; a copy whose event became filtered out is deleted), recurring series (exceptions
-are written onto the copied series' occurrence ids, after the series itself), invite
+are written onto the copied series' occurrences, named by occurrence key — the executor looks
+up Google's opaque id — after the series itself), invite
 delivery, source cleanup (deleting an original only once everything it depends on was
 confirmed written) and the sweep after a full listing. The delete guard is ``deleteguard``.
 """
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from calsync_operator.api.names import copy_event_id, instance_id
+from calsync_operator.api.names import copy_event_id, occurrence_key
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, RecurringMode, Source, SourceCleanup
-from calsync_operator.sync.copyindex import CopyEntry, CopyIndex, is_instance_id
+from calsync_operator.sync.copyindex import CopyEntry, CopyIndex, is_occurrence_key
 from calsync_operator.sync.filters import SkipReason, outside_window, skip_reason
 from calsync_operator.sync.port import Event
 from calsync_operator.sync.render import invite_patch, render_copy
@@ -34,8 +35,9 @@ class OpKind(StrEnum):
 
 @dataclass(frozen=True)
 class PlannedOp:
-    """One decision. ``copy_id`` is the target event id (a copy, or an occurrence of a copied
-    series); ``requires`` lists the keys of writes that must be confirmed first."""
+    """One decision. ``copy_id`` is the target event's copy id, or the occurrence key of an
+    occurrence of a copied series (``identity.occurrence_key``: the executor finds Google's id);
+    ``requires`` lists the keys of writes that must be confirmed first."""
 
     kind: OpKind
     source_event_id: str
@@ -50,7 +52,7 @@ class PlannedOp:
 
     @property
     def on_instance(self) -> bool:
-        return is_instance_id(self.copy_id)
+        return is_occurrence_key(self.copy_id)
 
     @property
     def deletes_copy(self) -> bool:
@@ -71,17 +73,6 @@ class Plan:
         return Plan(tuple(op for op in self.ops if not op.deletes_copy))
 
 
-def instance_copy_id(master_copy_id: str, event: Event) -> str | None:
-    """The id of the copied series' occurrence that mirrors the source exception ``event``."""
-    original = event.get("originalStartTime", {})
-    if "dateTime" in original:
-        return instance_id(master_copy_id, datetime.fromisoformat(original["dateTime"]))
-    if "date" in original:
-        return f"{master_copy_id}_{original['date'].replace('-', '')}"
-    event_id, master_id = str(event["id"]), str(event.get("recurringEventId", ""))
-    if master_id and event_id.startswith(master_id + "_"):
-        return master_copy_id + event_id[len(master_id) :]
-    return None
 
 
 def _latest(events: Iterable[Event]) -> list[Event]:
@@ -89,18 +80,8 @@ def _latest(events: Iterable[Event]) -> list[Event]:
     by_id: dict[str, Event] = {}
     for event in events:
         by_id.pop(str(event["id"]), None)
-        by_id[str(event["id"])] = _with_series(event)
+        by_id[str(event["id"])] = event
     return list(by_id.values())
-
-
-def _with_series(event: Event) -> Event:
-    """A cancelled occurrence listed with its id only still names its series: Google's instance
-    ids are ``<series id>_<original start>`` (the suffix has no ``_``; some imported events'
-    own ids start with one, hence the non-empty check)."""
-    if event.get("status") != "cancelled" or event.get("recurringEventId"):
-        return event
-    series_id = str(event["id"]).rpartition("_")[0]
-    return {**event, "recurringEventId": series_id} if series_id else event
 
 
 class _Planner:
@@ -193,7 +174,8 @@ class _Planner:
         """A changed or cancelled occurrence of a series (``series`` mode)."""
         source_id, master_source_id = str(event["id"]), str(event["recurringEventId"])
         master_copy_id = self.copy_id(master_source_id)
-        target_id = instance_copy_id(master_copy_id, event)
+        # Never Google's id (opaque): the occurrence is named by its series and original start.
+        target_id = occurrence_key(master_copy_id, event.get("originalStartTime") or {})
         ready = master_copy_id in self.series_ready or (
             master_copy_id not in self.series_gone and self.index.live(master_copy_id) is not None
         )

@@ -48,6 +48,14 @@ class QuotaExhausted(GoogleError):
     """403 ``quotaExceeded`` (daily usage limits): back off for hours and alert."""
 
 
+class CalendarNotFound(GoogleError):
+    """404 on listing a calendar: it does not exist, or the token's account cannot see it."""
+
+    def __init__(self, calendar_id: str, message: str = "") -> None:
+        super().__init__(404, "notFound", message)
+        self.calendar_id = calendar_id
+
+
 class AuthExpired(Exception):
     """The refresh token is no longer valid (``invalid_grant``): the user must re-run ``calsync auth``."""
 
@@ -56,7 +64,7 @@ class WriteKind(StrEnum):
     INSERT = "insert"  # insert-or-restore: 409 -> get -> update with status confirmed
     UPDATE = "update"  # full replace (PUT)
     PATCH = "patch"  # partial (e.g. attendees for invite delivery)
-    DELETE = "delete"  # 404 and 410 "deleted" count as success
+    DELETE = "delete"  # 410 "deleted" counts as success, and 404 for an id calsync chose
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ class WriteOp:
     event_id: str
     body: Mapping[str, Any] | None = None
     send_updates: str = "none"
+    # The id is one calsync chose (a copy id): a 404 on delete means "already gone". Google's
+    # own ids are never assumed gone on a 404: that is an id that never existed.
+    chosen_id: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,18 @@ class CalendarClient(Protocol):
     def get_event(self, calendar_id: str, event_id: str) -> Event | None: ...
 
     def instances(
-        self, calendar_id: str, event_id: str, *, time_min: str | None = None, time_max: str | None = None
-    ) -> list[Event]: ...
+        self,
+        calendar_id: str,
+        event_id: str,
+        *,
+        time_min: str | None = None,
+        time_max: str | None = None,
+        original_start: str | None = None,
+        show_deleted: bool = False,
+    ) -> list[Event]:
+        """Occurrences of a series ([] when it is gone); ``original_start`` (RFC 3339, or a
+        date) finds one occurrence, ``show_deleted`` includes cancelled ones."""
+        ...
 
     def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Execute writes in batches (one HTTP request per up to 1,000 calls); one result per op,

@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from calsync_operator.api.names import TAG_EVENT, TAG_HASH, TAG_SOURCE
+from calsync_operator.api.names import TAG_EVENT, TAG_HASH, TAG_SERIES, TAG_SOURCE
 from calsync_operator.api.spec import CalendarSyncSpec, Privacy, RecurringMode, Source
 from calsync_operator.sync.port import Event
 
@@ -72,6 +72,8 @@ def render_copy(
             body["visibility"] = event["visibility"]
     if event.get("transparency"):
         body["transparency"] = event["transparency"]
+    # Copies alert nobody unless asked to: the source's own event already reminds its owner.
+    body["reminders"] = {"useDefault": spec.target.default_reminders}
     color = source.color_id or (event.get("colorId") if spec.privacy is Privacy.FULL else None)
     if color:
         body["colorId"] = color
@@ -84,6 +86,9 @@ def render_copy(
     body["extendedProperties"] = {
         "private": {TAG_SOURCE: source.calendar_id, TAG_EVENT: str(event["id"])},
     }
+    if spec.recurring is RecurringMode.INSTANCES and event.get("recurringEventId"):
+        # Occurrence ids are opaque: the series an occurrence copy belongs to is tagged, not parsed.
+        body["extendedProperties"]["private"][TAG_SERIES] = str(event["recurringEventId"])
     body["extendedProperties"]["private"][TAG_HASH] = render_hash(body)
     return body
 

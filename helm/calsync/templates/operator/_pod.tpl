@@ -59,6 +59,8 @@ shards, each pod its shard). Included right after `template:`, at the indentatio
               value: {{ .Values.google.batchSize | quote }}
             - name: CALSYNC_CHANNEL_TTL_SECONDS
               value: {{ .Values.operator.channelTtlSeconds | quote }}
+            - name: CALSYNC_FULL_SYNC_INTERVAL_SECONDS
+              value: {{ .Values.operator.fullSyncIntervalSeconds | quote }}
             # The ports below, the probe and the Service use these same numbers.
             - name: CALSYNC_HEALTH_PORT
               value: "8080"

@@ -53,6 +53,7 @@ class Situation:
     dry_run: bool = False
     push_enabled: bool = True
     webhook_url_set: bool = True
+    webhook_problem: str | None = None  # the URL is set but Google cannot push there (not https)
     channels_live: int = 0
 
 
@@ -105,6 +106,8 @@ def _push(situation: Situation, problems: Problems) -> tuple[bool, str, str]:
             "cloudflared.hostname / ingress.host) to get changes within a second; until then changes "
             "arrive by polling.",
         )
+    if situation.webhook_problem is not None:
+        return False, PushActiveReason.WEBHOOK_URL_NOT_HTTPS, situation.webhook_problem
     channel_error = _first(problems.channels)
     if channel_error is not None:
         return False, PushActiveReason.CHANNEL_ERROR, _with_more(channel_error, problems.channels)
