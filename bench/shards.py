@@ -66,6 +66,9 @@ from urllib3.exceptions import ProtocolError
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 
+# The bench's webhook listens on http://127.0.0.1 (Google itself pushes only to https).
+LOOPBACK_PUSH = {"CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "true"}
+
 
 def source_calendar(tag: str, n: int) -> str:
     return f"{tag}-{n:05d}-src@example.com"
@@ -196,6 +199,7 @@ class World:
                 "CALSYNC_METRICS_PORT": str(metrics),
                 "CALSYNC_SHARD": str(shard),
                 "CALSYNC_SHARDS": str(shards),
+                **LOOPBACK_PUSH,
             }
             args = [*CALSYNC, "operator", "-n", self.cluster.namespace, "--kubeconfig", self.kubeconfig]
             process = Process.spawn("operator", args, env, self.folder)
@@ -268,6 +272,12 @@ def stream_of_edits(world: World, rate: float) -> Iterator[None]:
 
 
 def seed(world: World) -> None:
+    """The calendars (the emulator, like Google, knows only calendars that exist) and two events
+    in every source."""
+    tag = world.tag
+    world.emulator.create_calendars(
+        [c for n in range(world.count) for c in (source_calendar(tag, n), target_calendar(tag, n))]
+    )
     google = world.emulator.client()
     try:
         ops = []
@@ -381,6 +391,10 @@ def reshard(world: World, shards: int, rate: float) -> dict[str, Any]:
     owned_ok = all(objects[name]["status"]["shard"] == label for name, label in expected.items()) and all(
         ledger.writers[name] <= {label} for name, label in expected.items()
     )
+    for name, label in expected.items():
+        found, seen = objects[name]["status"]["shard"], sorted(ledger.writers[name])
+        if found != label or not set(seen) <= {label}:
+            print(f"  {name}: owner {label}, status.shard {found}, written after the reshard by {seen}")
     conflicts = sum(op.metric("calsync_status_writes_total", result="conflict") for op in new)
     print(f"reshard {shards}->{shards + 1} with overlap: lost {lost}, duplicated {duplicated}, "
           f"each owned by its new shard: {owned_ok}, status write conflicts {conflicts:.0f}")
