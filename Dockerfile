@@ -17,10 +17,14 @@ RUN groupadd --system --gid 10001 calsync \
     && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
         --shell /usr/sbin/nologin calsync
 
+# Extras to install on top of the runtime: none in the production image (no kmock in it, so
+# `calsync demo` prints the install hint there, and `calsync demo --kubeconfig` still runs);
+# `--build-arg CALSYNC_EXTRAS=demo` adds the in-memory Kubernetes API for `docker run IMAGE demo`.
+# Declared before the COPY below, so both variants share the layers above it.
+ARG CALSYNC_EXTRAS=""
+
 WORKDIR /app
 # The runtime dependencies are pinned (==) in pyproject.toml, so this install is reproducible.
-# The demo extra (kmock, attrs, jsonpatch: the in-memory Kubernetes API, under 2 MB) makes
-# `docker run IMAGE demo` work; the operator, webhook and check never load it.
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 COPY webhook/ webhook/
@@ -29,7 +33,7 @@ COPY webhook/ webhook/
 # client is built from that bundled document only), the kubernetes client's asyncio variant
 # (kopf talks to the API itself; the CLI uses the synchronous client), and werkzeug (sendgrid
 # needs it only for its inbound-mail parser). Then the build's leftovers.
-RUN pip install --no-cache-dir ".[demo]" \
+RUN pip install --no-cache-dir ".${CALSYNC_EXTRAS:+[$CALSYNC_EXTRAS]}" \
     && site="$(python -c 'import os, googleapiclient; print(os.path.dirname(os.path.dirname(googleapiclient.__file__)))')" \
     && find "$site/googleapiclient/discovery_cache/documents" -type f ! -name calendar.v3.json -delete \
     && rm -rf "$site/kubernetes/aio" \

@@ -7,20 +7,32 @@ case this network re-signs TLS), ``python``/``pip`` links in /usr/local/bin and 
 EXTERNALLY-MANAGED marker removed; then ``docker import`` tags it. A dockerd is started when
 none answers (``--iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2``,
 no systemd needed) and stopped again at the end. Then the project's Dockerfile builds unchanged
-(``docker build --network host``) and the image is checked:
+(``docker build --network host``) twice: the production image (``TAG``, no extras: no kmock) and
+the demo variant (``TAG-demo``, ``--build-arg CALSYNC_EXTRAS=demo``, reusing the layers above the
+install). Every container runs as uid 10001 with a read-only root filesystem and a tmpfs on /tmp
+(what the chart's securityContext gives a pod). The production image:
 
 - ``calsync --help`` runs;
-- ``calsync demo --no-tty`` brings 5/5 changes into the target as uid 10001 with a read-only
-  root filesystem and a tmpfs on /tmp (what the chart's securityContext gives a pod);
-- without the tmpfs the demo fails with one line and a hint, not a traceback;
-- HOME is writable; nothing pruned is importable; no build leftovers in /app;
+- kmock (the demo extra) is not installed (``pip show kmock`` fails) and ``calsync demo`` prints
+  the one-line install hint (attrs and jsonpatch stay: aiohttp and kopf need them);
+- HOME is writable; nothing pruned is importable; no build leftovers in /app; every module
+  imports (the in-memory Kubernetes API, ``kubeemu``, fails on kmock and nothing else);
 - ``calsync operator`` and ``calsync webhook`` start and serve their probes, and ``calsync
-  check`` finds both healthy (bench/image_roles.py, run inside the image).
+  check`` finds both healthy (bench/image_roles.py, run inside the image on the host's network,
+  against an in-memory Kubernetes API this script serves on the host).
+
+The demo variant:
+
+- ``calsync demo --no-tty`` brings 5/5 changes into the target;
+- without the tmpfs the demo fails with one line and a hint, not a traceback;
+- every module imports, ``kubeemu`` included.
 
     python bench/image.py [--tag calsync:dev] [--rebuild-base] [--no-cache] [--no-checks]
 
-Needs root, Debian's ``docker.io`` and ``mmdebstrap`` (``apt-get install docker.io mmdebstrap``).
-The last line is ``build_s=<x> image_mb=<y> pip_layer_mb=<z> checks=<passed>/<total>``.
+Needs root, Debian's ``docker.io`` and ``mmdebstrap`` (``apt-get install docker.io mmdebstrap``),
+and the project's venv (``pip install -e '.[demo]'``: the host serves the in-memory API). The
+last line is ``build_s=<x> image_mb=<y> pip_layer_mb=<z> demo_build_s=<x> demo_image_mb=<y>
+demo_pip_layer_mb=<z> checks=<passed>/<total>``.
 """
 
 from __future__ import annotations
@@ -100,11 +112,13 @@ def ensure_base(workdir: Path, rebuild: bool) -> None:
     print(f"base image {BASE} made with mmdebstrap in {time.perf_counter() - began:.0f} s", flush=True)
 
 
-def build(tag: str, no_cache: bool) -> float:
+def build(tag: str, extras: str, no_cache: bool) -> float:
     began = time.perf_counter()
     options = ["--no-cache"] if no_cache else []
+    options += ["--network", "host", "--build-arg", f"CALSYNC_EXTRAS={extras}"]
     done = subprocess.run(
-        ["docker", "build", *options, "--network", "host", "-t", tag, str(REPO)], check=False
+        ["docker", "build", *options, "-t", tag, str(REPO)],
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"docker build failed (exit {done.returncode})")
@@ -127,10 +141,11 @@ def run(
 
 
 PRUNED_CHECK = """
-import importlib.util as u, pathlib as p, googleapiclient as g
+import sys, importlib.util as u, pathlib as p, googleapiclient as g
+production = sys.argv[1] == 'production'
 docs = sorted(x.name for x in (p.Path(g.__file__).parent / 'discovery_cache' / 'documents').iterdir())
 assert docs == ['calendar.v3.json'], docs
-for name in ('kubernetes.aio', 'werkzeug'):
+for name in ('kubernetes.aio', 'werkzeug') + (('kmock',) if production else ()):
     assert u.find_spec(name) is None, name
 leftovers = sorted(x.name for x in p.Path('/app').iterdir())
 assert leftovers == ['crds', 'examples'], leftovers
@@ -138,19 +153,55 @@ import os; open(os.path.join(os.environ['HOME'], '.probe'), 'w').write('ok')
 import pkgutil, importlib, calsync_operator, calsync_webhook
 for package in (calsync_operator, calsync_webhook):
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):
-        if not module.name.endswith('.__main__'):  # that one runs the CLI
+        if module.name.endswith('.__main__'):  # that one runs the CLI
+            continue
+        try:
             importlib.import_module(module.name)
+        except ModuleNotFoundError as exc:  # the production image: only kubeemu needs kmock
+            if not (production and exc.name == 'kmock' and '.kubeemu' in module.name):
+                raise
 print('ok')
 """
 
 
-def checks(tag: str) -> Iterator[tuple[str, Callable[[], str | None]]]:
-    """(name, check): a check returns None when it passes, else what went wrong."""
+Check = tuple[str, Callable[[], str | None]]  # (name, check): None when it passes, else what went wrong
 
+
+def production_checks(tag: str, kubeconfig: Path) -> Iterator[Check]:
     def help_runs() -> str | None:
         done = run(tag, "--help")
         return None if done.returncode == 0 and "operator" in done.stdout else done.stdout + done.stderr
 
+    def no_kmock() -> str | None:
+        done = run(tag, "show", "kmock", entrypoint="pip")
+        return None if done.returncode != 0 else done.stdout
+
+    def demo_hint() -> str | None:
+        done = run(tag, "demo", "--no-tty")
+        lines = done.stderr.splitlines()
+        ok = done.returncode == 2 and len(lines) == 1 and "pip install 'calsync[demo]'" in lines[0]
+        return None if ok else f"exit {done.returncode}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+
+    def lean_and_importable() -> str | None:
+        done = run(tag, "-c", PRUNED_CHECK, "production", entrypoint="python")
+        return None if done.returncode == 0 and done.stdout.strip() == "ok" else done.stdout + done.stderr
+
+    def roles_start() -> str | None:
+        mounts = ["-v", f"{REPO / 'bench' / 'image_roles.py'}:/bench/image_roles.py:ro"]
+        mounts += ["-v", f"{kubeconfig}:/kube/config:ro", "--network", "host"]
+        script = ["/bench/image_roles.py", "/kube/config"]
+        done = run(tag, *script, run_as=[*RUN_AS, *mounts], entrypoint="python")
+        print(done.stdout, end="", flush=True)
+        return None if done.returncode == 0 else done.stdout[-3000:] + done.stderr[-3000:]
+
+    yield "production: calsync --help", help_runs
+    yield "production: no kmock (pip show kmock fails)", no_kmock
+    yield "production: calsync demo prints the one-line install hint", demo_hint
+    yield "production: pruned, no leftovers, HOME writable, all but kubeemu import", lean_and_importable
+    yield "production: operator, webhook and check start", roles_start
+
+
+def demo_checks(tag: str) -> Iterator[Check]:
     def demo_read_only() -> str | None:
         done = run(tag, "demo", "--no-tty", "--duration", "30")
         ok = done.returncode == 0 and "5/5 changes arrived" in done.stdout
@@ -162,21 +213,41 @@ def checks(tag: str) -> Iterator[tuple[str, Callable[[], str | None]]]:
         ok = done.returncode == 2 and len(lines) == 2 and lines[0].startswith("calsync: error: ")
         return None if ok else f"exit {done.returncode}: {done.stderr[-3000:]}"
 
-    def lean_and_importable() -> str | None:
-        done = run(tag, "-c", PRUNED_CHECK, entrypoint="python")
+    def importable() -> str | None:
+        done = run(tag, "-c", PRUNED_CHECK, "demo", entrypoint="python")
         return None if done.returncode == 0 and done.stdout.strip() == "ok" else done.stdout + done.stderr
 
-    def roles_start() -> str | None:
-        mount = ["-v", f"{REPO / 'bench' / 'image_roles.py'}:/bench/image_roles.py:ro"]
-        done = run(tag, "/bench/image_roles.py", run_as=[*RUN_AS, *mount], entrypoint="python")
-        print(done.stdout, end="", flush=True)
-        return None if done.returncode == 0 else done.stdout[-3000:] + done.stderr[-3000:]
+    yield "demo: calsync demo 5/5 as uid 10001, read-only root, tmpfs /tmp", demo_read_only
+    yield "demo: without a writable /tmp: one line and a hint", demo_without_tmp
+    yield "demo: pruned, no leftovers, every module imports", importable
 
-    yield "calsync --help", help_runs
-    yield "demo 5/5 as uid 10001, read-only root, tmpfs /tmp", demo_read_only
-    yield "demo without a writable /tmp: one line and a hint", demo_without_tmp
-    yield "pruned, no leftovers, HOME writable, every module imports", lean_and_importable
-    yield "operator, webhook and check start", roles_start
+
+@contextmanager
+def kube_on_host(workdir: Path) -> Iterator[Path]:
+    """An in-memory Kubernetes API on the host's loopback, and a kubeconfig uid 10001 can read."""
+    from calsync_operator.kubeemu import ThreadedKubeEmulator  # the demo extra, in the host's venv
+
+    shared = workdir / "kube"
+    shared.mkdir()
+    shared.chmod(0o755)
+    with ThreadedKubeEmulator() as kube:
+        path = kube.write_kubeconfig(shared / "config")
+        path.chmod(0o644)
+        yield path
+
+
+def measure(tag: str, extras: str, no_cache: bool) -> tuple[float, int, int]:
+    seconds = build(tag, extras, no_cache)
+    image, pip_layer = sizes(tag)
+    sized = f"image {image / MB:.0f} MB, pip layer {pip_layer / MB:.0f} MB"
+    print(f"built {tag} in {seconds:.0f} s: {sized}", flush=True)
+    return seconds, image, pip_layer
+
+
+def figures(prefix: str, measured: tuple[float, int, int]) -> str:
+    seconds, image, pip_layer = measured
+    sized = f"{prefix}image_mb={image / MB:.0f} {prefix}pip_layer_mb={pip_layer / MB:.0f}"
+    return f"{prefix}build_s={seconds:.0f} {sized}"
 
 
 def main() -> int:
@@ -193,18 +264,20 @@ def main() -> int:
     if os.geteuid() != 0:
         print("run as root (dockerd and mmdebstrap need it)", file=sys.stderr)
         return 2
+    demo_tag = f"{args.tag}-demo"
+    results: list[tuple[str, str | None]] = []
     with tempfile.TemporaryDirectory(prefix="calsync-image-") as tmp, running_dockerd(Path(tmp)):
         ensure_base(Path(tmp), args.rebuild_base)
-        seconds = build(args.tag, args.no_cache)
-        image, pip_layer = sizes(args.tag)
-        figures = f"image {image / MB:.0f} MB, pip layer {pip_layer / MB:.0f} MB"
-        print(f"built {args.tag} in {seconds:.0f} s: {figures}", flush=True)
-        results = [] if args.no_checks else [(name, check()) for name, check in checks(args.tag)]
+        production = measure(args.tag, "", args.no_cache)
+        demo = measure(demo_tag, "demo", no_cache=False)  # the layers above the install are cached
+        if not args.no_checks:
+            with kube_on_host(Path(tmp)) as kubeconfig:
+                chosen = [*production_checks(args.tag, kubeconfig), *demo_checks(demo_tag)]
+                results = [(name, check()) for name, check in chosen]
     for name, problem in results:
         print(f"{'ok  ' if problem is None else 'FAIL'} {name}" + ("" if problem is None else f"\n{problem}"))
     passed = sum(problem is None for _, problem in results)
-    sizes_line = f"image_mb={image / MB:.0f} pip_layer_mb={pip_layer / MB:.0f}"
-    print(f"build_s={seconds:.0f} {sizes_line} checks={passed}/{len(results)}")
+    print(f"{figures('', production)} {figures('demo_', demo)} checks={passed}/{len(results)}")
     return 0 if passed == len(results) else 1
 
 

@@ -1,12 +1,18 @@
 """Run inside the calsync image by bench/image.py: start each role the chart runs and probe it.
 
-The image's own Python serves an in-memory Kubernetes API (the one ``calsync demo`` uses), then
-``calsync operator`` and ``calsync webhook`` start against it as separate processes, and
-``calsync check`` must find both healthy. Prints one line per role; exit 0 only when all pass.
+``calsync operator`` and ``calsync webhook`` start as separate processes against a Kubernetes API,
+and ``calsync check`` must find both healthy. The API is the kubeconfig given as the argument
+(the production image has no kmock, so bench/image.py serves the in-memory API on the host and
+runs the container on the host's network); without one, the image's own Python serves the
+in-memory API (the one ``calsync demo`` uses; needs the demo extra). Prints one line per role;
+exit 0 only when all pass.
+
+    python image_roles.py [KUBECONFIG]
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -14,9 +20,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-
-from calsync_operator.kubeemu import ThreadedKubeEmulator
 
 START_SECONDS = 60.0
 
@@ -44,6 +49,18 @@ def wait_for(urls: list[str], process: subprocess.Popen[bytes]) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def kubernetes_api(workdir: Path) -> Iterator[str]:
+    """The kubeconfig to run against: the argument, or one of an in-memory API served here."""
+    if len(sys.argv) > 1:
+        yield sys.argv[1]
+        return
+    from calsync_operator.kubeemu import ThreadedKubeEmulator  # the demo extra
+
+    with ThreadedKubeEmulator() as kube:
+        yield str(kube.write_kubeconfig(workdir / "kubeconfig"))
+
+
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="calsync-roles-"))
     health, metrics, webhook_port = free_port(), free_port(), free_port()
@@ -51,8 +68,7 @@ def main() -> int:
     operator_urls = [f"http://127.0.0.1:{health}/healthz", f"http://127.0.0.1:{metrics}/metrics"]
     webhook_urls = [f"http://127.0.0.1:{webhook_port}/healthz", f"http://127.0.0.1:{webhook_port}/readyz"]
     failures = 0
-    with ThreadedKubeEmulator() as kube:
-        kubeconfig = str(kube.write_kubeconfig(workdir / "kubeconfig"))
+    with kubernetes_api(workdir) as kubeconfig:
         logs = {role: (workdir / f"{role}.log").open("wb") for role in ("operator", "webhook")}
         roles = {
             "operator": subprocess.Popen(

@@ -3,6 +3,9 @@
 The metrics live in prometheus-client's default registry, so the Google adapter's own
 counters (calls by method and status, retries) are exported by the same endpoint. Labels are
 namespace/name/source key — never calendar ids (personal e-mail addresses) and never tokens.
+Which shard a process serves is one info series (``calsync_shard_info``), not a label on every
+metric: Prometheus' target labels (the pod) already tell replicas apart, and a join on the info
+series adds the shard to any query without multiplying series.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info, start_http_server
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,16 @@ READY = Gauge(
 # series instead of leaving a stale one behind (one series per CalendarSync).
 _ready_reasons: dict[tuple[str, str], str] = {}
 
+STATUS_WRITES = Counter(
+    "calsync_status_writes",
+    "Status writes, by result (written; conflict: another replica had written a newer status).",
+    ["result"],
+)
+SHARD = Info("calsync_shard", "The shard this operator process serves: shard (0..shards-1) of shards.")
+
+
+def announce_shard(index: int, count: int) -> None:
+    SHARD.info({"shard": str(index), "shards": str(count)})
 
 def track_channel_expiry(namespace: str, name: str, source: str, expiration: datetime | None) -> None:
     """Keep the expiry gauge of one source live: it is computed at every scrape, so it counts

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -32,6 +33,11 @@ ENV_LOG_LEVEL = "CALSYNC_LOG_LEVEL"
 ENV_HEALTH_PORT = "CALSYNC_HEALTH_PORT"
 ENV_METRICS_PORT = "CALSYNC_METRICS_PORT"
 ENV_CHANNEL_TTL = "CALSYNC_CHANNEL_TTL_SECONDS"
+ENV_SHARD = "CALSYNC_SHARD"
+ENV_SHARDS = "CALSYNC_SHARDS"
+# Where a StatefulSet pod finds its ordinal when CALSYNC_SHARD is unset (the chart sets POD_NAME).
+ENV_POD_NAMES = ("POD_NAME", "HOSTNAME")
+_ORDINAL = re.compile(r"-(\d+)$")
 ENV_WEBHOOK_INSECURE = "CALSYNC_WEBHOOK_INSECURE_LOOPBACK"
 ENV_FULL_SYNC_INTERVAL = "CALSYNC_FULL_SYNC_INTERVAL_SECONDS"
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -124,6 +130,10 @@ class OperatorSettings:
     max_concurrent_passes: int = 16
     # Replaces every CalendarSync's pollInterval (whose CRD minimum is 30 s): tests and demos only.
     poll_seconds_override: float | None = None
+    # Shards (docs/operator.md): this replica serves the CalendarSyncs whose shard key hashes to
+    # ``shard`` among ``shards``; 0 of 1 is the single replica that serves them all.
+    shard: int = 0
+    shards: int = 1
 
     def __post_init__(self) -> None:
         if self.full_sync_interval_seconds < 60:
@@ -140,6 +150,13 @@ class OperatorSettings:
             raise SettingsError(f"max_concurrent_passes must be at least 1, got {self.max_concurrent_passes}")
         if self.channel_ttl_seconds < 1:
             raise SettingsError(f"{ENV_CHANNEL_TTL} must be at least 1, got {self.channel_ttl_seconds}")
+        if self.shards < 1:
+            raise SettingsError(f"{ENV_SHARDS} must be at least 1, got {self.shards}")
+        if not 0 <= self.shard < self.shards:
+            raise SettingsError(
+                f"{ENV_SHARD}={self.shard} does not exist with {ENV_SHARDS}={self.shards}: "
+                f"use 0..{self.shards - 1} (one replica per shard)"
+            )
 
     @property
     def webhook_problem(self) -> str | None:
@@ -183,7 +200,24 @@ class OperatorSettings:
             health_port=env.integer(ENV_HEALTH_PORT, 8080),
             metrics_port=env.integer(ENV_METRICS_PORT, 9090),
             channel_ttl_seconds=env.integer(ENV_CHANNEL_TTL, GOOGLE_DEFAULT_CHANNEL_TTL),
+            shard=_shard(env),
+            shards=env.integer(ENV_SHARDS, 1),
             webhook_insecure_loopback=env.flag(ENV_WEBHOOK_INSECURE),
             full_sync_interval_seconds=env.integer(ENV_FULL_SYNC_INTERVAL, DEFAULT_FULL_SYNC_INTERVAL),
         )
+
+
+def _shard(env: Environment) -> int:
+    """``CALSYNC_SHARD``; unset with more than one shard: the StatefulSet pod's ordinal, from its
+    name (``calsync-operator-2`` → 2)."""
+    if env.text(ENV_SHARD) is not None or env.integer(ENV_SHARDS, 1) == 1:
+        return env.integer(ENV_SHARD, 0)
+    for variable in ENV_POD_NAMES:
+        found = _ORDINAL.search(env.text(variable) or "")
+        if found:
+            return int(found.group(1))
+    raise SettingsError(
+        f"{ENV_SHARDS} is more than 1 but {ENV_SHARD} is unset and neither POD_NAME nor HOSTNAME "
+        "ends in a StatefulSet ordinal (-0, -1, ...): set CALSYNC_SHARD or run in a StatefulSet"
+    )
 

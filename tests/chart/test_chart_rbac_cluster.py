@@ -177,7 +177,9 @@ def test_operator_and_webhook_sync_and_push_with_only_their_service_account_toke
             assert _conditions(obj)["PushActive"] == "True"
             assert FINALIZER in obj["metadata"]["finalizers"]
             assert len(emulator.events(CENTRAL)) == len(seeded)
-            assert len(emulator.channels()) == 2
+            own = _channel_ids(obj)  # a cluster-wide operator may serve other tests' leftovers too
+            assert len(own) == 2
+            assert {c["id"] for c in emulator.channels()} >= own
             assert http_get(health) is not None  # kopf's liveness endpoint answers
 
             # A push: the emulator notifies the webhook, which signals the operator.
@@ -194,11 +196,23 @@ def test_operator_and_webhook_sync_and_push_with_only_their_service_account_toke
 
             custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
             until(lambda: _gone(get), "the finalizer to be released")
-            assert emulator.channels() == []
+            assert not own & {c["id"] for c in emulator.channels()}
             assert emulator.events(CENTRAL) == []  # the example asks for onDelete: deleteCopies
     for process in (operator, webhook):  # kopf warns, rather than fails, on a watch it may not do
-        assert "forbidden" not in process.tail(10_000).lower(), process.tail()
+        assert not _refusals(process.tail(10_000)), process.tail()
     admin.close()  # type: ignore[no-untyped-call]
+
+
+def _refusals(log: str) -> list[str]:
+    """The log lines where the API refused access; writes into a namespace being deleted (other
+    tests' leftovers, seen by a cluster-wide operator) are refused too, but are no RBAC matter."""
+    lines = log.lower().splitlines()
+    return [line for line in lines if "forbidden" in line and "being terminated" not in line]
+
+
+def _channel_ids(obj: dict[str, Any]) -> set[str]:
+    """The ids of the push channels this CalendarSync's status records."""
+    return {s["channel"]["id"] for s in obj["status"]["sources"] if "channel" in s}
 
 
 def _ready(obj: dict[str, Any]) -> dict[str, Any] | None:

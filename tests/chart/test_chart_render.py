@@ -14,6 +14,13 @@ TUNNEL = {"enabled": True, "existingSecret": "cloudflared-token", "hostname": "c
 # name → (values, API versions the cluster serves)
 SCENARIOS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "defaults": ({}, ()),
+    "operator-shards": (
+        {
+            "operator": {"shards": 3, "pdb": {"enabled": True}},
+            "monitoring": {"serviceMonitor": {"enabled": True}},
+        },
+        (MONITORING_API,),
+    ),
     "cloudflared-existing-secret": ({"cloudflared": TUNNEL}, ()),
     "cloudflared-inline-token": (
         {"cloudflared": {"enabled": True, "tunnelToken": "eyJhIjoi", "hostname": "push.example.org"}},

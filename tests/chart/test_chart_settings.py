@@ -132,6 +132,7 @@ PACKAGES = [REPO / "operator" / "calsync_operator", REPO / "webhook" / "calsync_
 ENV_NAME = re.compile(r"""["'`]((?:CALSYNC|SENDGRID)_[A-Z0-9_]+)["'`=]""")
 # Read by the code but deliberately not set by the chart, with the reason.
 NOT_FROM_CHART: dict[str, str] = {
+    "CALSYNC_SHARD": "the StatefulSet's pods take their shard from the ordinal in POD_NAME",
     # A deployment's webhook is public https (Google pushes nowhere else); plain http on
     # loopback exists only for tests and the demo, which set it themselves.
     "CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "tests and the demo only",
@@ -168,6 +169,7 @@ def test_every_variable_the_code_reads_is_set_by_the_chart(render: Callable[...,
                 "sendgrid": {"existingSecret": "sendgrid", "apiHost": "https://relay.example.com"},
             },
             "heartbeat": {"existingSecret": "kuma"},
+            "operator": {"shards": 3},
         }
     )
     set_by_chart = {name for _, container in rendered.containers() for name in env_of(container)}

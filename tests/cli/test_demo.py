@@ -79,6 +79,26 @@ def test_demo_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:
     ]
 
 
+def test_demo_on_a_cluster_needs_no_demo_extra(tmp_path: Path) -> None:
+    # `calsync demo --kubeconfig` runs on a real cluster: the production install (no kmock) gets
+    # past the import and fails on the kubeconfig given (missing here), not on the extra.
+    script = (
+        "import sys; sys.modules['kmock'] = None\n"
+        "from calsync_operator.cli.main import main\n"
+        f"sys.exit(main(['demo', '--duration', '1', '--log-file', {str(tmp_path / 'demo.log')!r},"
+        f" '--kubeconfig', {str(tmp_path / 'missing-kubeconfig')!r}]))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("calsync: error: "), done.stderr
+    assert "demo extra" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def read_until(fd: int, proc: subprocess.Popen[bytes], marker: bytes | None, within: float) -> bytes:
     """What the program writes to its terminal, until ``marker`` appears (None: until it exits)."""
     data = b""

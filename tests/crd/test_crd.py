@@ -127,6 +127,7 @@ def test_printer_columns_answer_is_it_working_since_when(crd: dict[str, Any], cr
         ("Synced", 0),
         ("Last Sync", 0),
         ("Channel Expires", 1),
+        ("Shard", 1),
         ("Age", 0),
     ]
     declared = {path for path, _ in _walk_schema(crd_schema.schema)}

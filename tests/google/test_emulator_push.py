@@ -39,16 +39,18 @@ def test_watch_answers_like_google_and_sends_sync_first(
 ) -> None:
     service, cal = calendar_service(emulator), new_calendar(emulator)
 
+    before_ms = int(time.time() * 1000)
     channel = (
         service.events().watch(calendarId=cal, body=watch_body(receiver, params={"ttl": "3600"})).execute()
     )
+    after_ms = int(time.time() * 1000)
 
     assert channel["id"] == "chan-1"
     assert channel["kind"] == "api#channel"
     assert channel["resourceId"]
     assert channel["resourceUri"].startswith(emulator.root_url + "calendar/v3/calendars/")
     assert isinstance(channel["expiration"], str)
-    assert 3590 <= (int(channel["expiration"]) / 1000 - time.time()) <= 3600
+    assert before_ms + 3_600_000 <= int(channel["expiration"]) <= after_ms + 3_600_000  # the ttl
     [sync] = receiver.wait_for(1)
     assert sync.body == b""
     assert sync.headers["x-goog-resource-state"] == "sync"

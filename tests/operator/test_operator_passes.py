@@ -1,5 +1,6 @@
-"""How passes share one CalendarSync's memory: retries per source, the one status writer, and
-channels that could not be stopped. Each test pins a bug found while reading the pass code."""
+"""How passes share one CalendarSync's memory: retries per source, the one status writer (and
+what a pass does when another replica wrote first), and channels that could not be stopped.
+Each test pins a bug found while reading the pass code."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import kopf
 import pytest
 from kopf._core.engines.posting import settings_var
 from operator_harness import (
+    NAME,
     NAMESPACE,
     PERSONAL,
     WORK,
@@ -27,7 +29,8 @@ from calsync_operator.api.names import source_key, token_hash
 from calsync_operator.api.status import ChannelRecord, SourceStatus
 from calsync_operator.controller.channel_step import ChannelTimes, reconcile_channels
 from calsync_operator.controller.handlers.resource import reconcile
-from calsync_operator.controller.memory import resource_memory
+from calsync_operator.controller.memory import OperatorContext, resource_memory
+from calsync_operator.controller.rules.status import guarded_status_write
 from calsync_operator.controller.runner import operator_memo
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.kube.client import KubeApi
@@ -73,9 +76,9 @@ class LockWatchingKube(KubeApi):
     lock_held_at_writes: list[bool]
     memo: kopf.Memo
 
-    async def patch_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    async def write_status(self, namespace: str, name: str, operations: list[dict[str, Any]]) -> None:
         self.lock_held_at_writes.append(resource_memory(self.memo).lock.locked())
-        await super().patch_status(namespace, name, patch)
+        await super().write_status(namespace, name, operations)
 
 
 @pytest.fixture
@@ -185,3 +188,46 @@ async def test_channel_timing_is_forgotten_with_the_channels_it_describes(world:
 
     assert step.entry.previous_channel is None  # Google stopped delivering it by itself
     assert (set(times.created), set(times.retire_at)) == ({"current"}, set())
+
+
+class RacingKube(KubeApi):
+    """The real adapter, but another replica writes a newer status just before our first write."""
+
+    raced = False
+
+    async def write_status(self, namespace: str, name: str, operations: list[dict[str, Any]]) -> None:
+        if not self.raced:
+            self.raced = True
+            found = await self.read_status(namespace, name)
+            assert found is not None
+            theirs = guarded_status_write(found[0], {"shard": "1/2"}, found[1])
+            await super().write_status(namespace, name, theirs.operations)
+        await super().write_status(namespace, name, operations)
+
+
+@pytest.mark.usefixtures("no_kopf_events")
+async def test_a_pass_whose_status_write_lost_the_race_stops_the_channels_it_made(world: World) -> None:
+    world.apply_example()
+    body = kopf.Body(world.kube.get("CalendarSync", NAME, namespace=NAMESPACE))
+    racing = RacingKube(world.kube.api_client())
+    memo = operator_memo(OperatorContext(settings=world.settings, kube=racing, mailer=None))
+
+    with pytest.raises(kopf.TemporaryError, match="Another replica"):
+        await reconcile(
+            body=body,
+            spec=body.spec,
+            meta=body.meta,
+            status=body.status,
+            name=NAME,
+            namespace=NAMESPACE,
+            memo=memo,
+            reason="create",
+            logger=logging.getLogger("test"),
+        )
+
+    # The other replica's status stands; the channels our pass opened are named by no status,
+    # so they were stopped instead of pushing into the void until they expire.
+    status = world.kube.get("CalendarSync", NAME, namespace=NAMESPACE)["status"]
+    assert status == {"shard": "1/2", "revision": 1}
+    assert resource_memory(memo).known_status == status
+    assert world.emulator.channels() == []

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,18 @@ def test_a_process_left_behind_fails_ci_and_is_killed(tmp_path: Path) -> None:
     status, _, stderr = run_ci(scratch_repo(tmp_path, command))
     assert status == 3
     pid = int(stderr.split("processes [", 1)[1].split("]", 1)[0])
-    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    deadline = time.monotonic() + 30  # a SIGKILLed process takes a moment to go: wait, not race
+    while not _gone(pid):
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    """Exited (or a zombie nobody reaped yet)."""
+    try:
+        return "zombie" in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
 
 
 def test_the_summary_says_when_cluster_tests_skipped() -> None:

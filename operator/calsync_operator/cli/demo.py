@@ -66,9 +66,13 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import tempfile
 
+    on_cluster = args.kubeconfig is not None or args.context is not None
     try:
         from calsync_operator.demo.cluster import ClusterChoice
         from calsync_operator.demo.runner import run_demo
+
+        if not on_cluster:  # only the in-memory Kubernetes API needs the demo extra
+            import calsync_operator.kubeemu  # noqa: F401
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing not in DEMO_EXTRA:
@@ -98,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     logging.captureWarnings(True)
     tty = sys.stdout.isatty() and not args.no_tty
     cluster = None
-    if args.kubeconfig is not None or args.context is not None:
+    if on_cluster:
         cluster = ClusterChoice(kubeconfig=args.kubeconfig or None, context=args.context)
     code = run_demo(
         duration=args.duration, tty=tty, out=sys.stdout, emulator_port=args.emulator_port, cluster=cluster

@@ -26,7 +26,6 @@ COMMANDS: tuple[str, ...] = (
     "calsync_operator.cli.status",
     "calsync_operator.cli.sync",
     "calsync_operator.cli.suspend",
-    "calsync_operator.cli.resume",
     "calsync_operator.cli.confirm_delete",
 )
 

@@ -1,8 +1,8 @@
 """``calsync operator``: run the operator against the cluster (in-cluster or the kubeconfig).
 
 Configuration comes from the environment (``settings.OperatorSettings``, docs/design.md §7); the only
-flags are the ones people reach for when running it by hand: which namespaces to watch and
-which kubeconfig to use.
+flags are the ones people reach for when running it by hand: which namespaces to watch, which
+kubeconfig to use, and which shard this replica is (they win over the environment).
 """
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="watch only this namespace (repeatable; default: CALSYNC_NAMESPACES, else all namespaces)",
     )
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, else $KUBECONFIG)")
+    parser.add_argument(
+        "--shard",
+        type=int,
+        metavar="I",
+        help="serve shard I (0..N-1; default: CALSYNC_SHARD, else the StatefulSet pod's ordinal)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="the number of operator replicas sharing the CalendarSyncs (default: CALSYNC_SHARDS, else 1)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from calsync_operator.settings import OperatorSettings
 
     try:
-        settings = OperatorSettings.from_env()
+        settings = OperatorSettings.from_env(_shard_overrides(args))
     except SettingsError as exc:
         raise CliError(str(exc), hint="fix the environment variable and start again") from None
     configure_logging(settings)
@@ -52,3 +64,17 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc), hint="set KUBECONFIG or pass --kubeconfig") from None
     asyncio.run(serve(settings, configuration, namespaces=args.namespace))
     return 0
+
+
+def _shard_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The environment with ``--shard``/``--shards`` in place of their variables."""
+    import os
+
+    from calsync_operator.settings import ENV_SHARD, ENV_SHARDS
+
+    environ = dict(os.environ)
+    if args.shard is not None:
+        environ[ENV_SHARD] = str(args.shard)
+    if args.shards is not None:
+        environ[ENV_SHARDS] = str(args.shards)
+    return environ

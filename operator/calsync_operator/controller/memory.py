@@ -107,8 +107,9 @@ class ResourceMemory:
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from
     next_poll: datetime | None = None
     retry_at: dict[str, datetime] = field(default_factory=dict)  # source key → retry its sync then
-    # The status this process last wrote: the watch may not have delivered it yet, and only
-    # the operator writes status, so it is the best "before" for the next diff.
+    # The status this process last wrote (or re-read after a conflict): the watch may not have
+    # delivered it yet, and only the operator writes status, so it is the best "before" for the
+    # next write; when another replica wrote meanwhile, the guarded write notices.
     known_status: dict[str, Any] | None = None
 
     def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -3,7 +3,8 @@
 ``serve()`` is the whole process in one coroutine so tests and ``calsync demo`` can run exactly
 what the Deployment runs (with their own stop flag). kopf is configured the way docs/design.md §7 asks:
 our finalizer ``calsync.dev/finalizer``, handler progress and the diff base in ``calsync.dev/``
-annotations (the status belongs to calsync alone), standalone (one replica, no peering),
+annotations (the status belongs to calsync alone), standalone (no peering: replicas split the
+CalendarSyncs by shard instead, see ``handlers/sharding.py``),
 Events only when calsync posts them, the liveness probe on ``/healthz``, JSON logs on demand.
 
 The diff base ignores the signalling annotations (``push.calsync.dev/*``,
@@ -35,7 +36,9 @@ from calsync_operator.api.names import (
     REQUESTED_AT_ANNOTATION,
 )
 from calsync_operator.controller.handlers import build_registry
+from calsync_operator.controller.handlers.sharding import ShardProgressStorage, owns_body
 from calsync_operator.controller.memory import MEMO_CONTEXT, OperatorContext
+from calsync_operator.controller.rules.shard import Shard
 from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
 from calsync_operator.kube.client import KubeApi
 from calsync_operator.mail import Mailer
@@ -49,13 +52,22 @@ SIGNAL_ANNOTATIONS = (REQUESTED_AT_ANNOTATION, CONFIRM_DELETE_ANNOTATION)
 
 
 class SignalBlindDiffBase(kopf.AnnotationsDiffBaseStorage):
-    """kopf's annotation diff base without the signalling annotations.
+    """kopf's annotation diff base without the signalling annotations, written only for the
+    objects of this replica's shard (see ``handlers/sharding.py``).
 
     kopf builds the essence on every watch event (two per push: the webhook's annotation and
     the pass's status) by deep-copying the whole body before dropping the status and most of
     the metadata; the status and ``managedFields`` are the bulk of a CalendarSync, so they are
     left out before the copy (the essence is the same: kopf drops them anyway).
     """
+
+    def __init__(self, *, prefix: str, shard: Shard | None = None) -> None:
+        super().__init__(prefix=prefix)
+        self.shard = shard or Shard()
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        if owns_body(self.shard, body):
+            super().store(body=body, patch=patch, essence=essence)
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
         if not extra_fields:
@@ -71,11 +83,16 @@ class SignalBlindDiffBase(kopf.AnnotationsDiffBaseStorage):
         return essence
 
 
+def shard_of_settings(settings: OperatorSettings) -> Shard:
+    return Shard(settings.shard, settings.shards)
+
+
 def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     configured = kopf.OperatorSettings()
+    shard = shard_of_settings(settings)
     configured.persistence.finalizer = FINALIZER
-    configured.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
-    configured.persistence.diffbase_storage = SignalBlindDiffBase(prefix=STORAGE_PREFIX)
+    configured.persistence.progress_storage = ShardProgressStorage(shard, prefix=STORAGE_PREFIX)
+    configured.persistence.diffbase_storage = SignalBlindDiffBase(prefix=STORAGE_PREFIX, shard=shard)
     configured.posting.loggers = False  # Events on transitions only: calsync posts them itself
     configured.posting.reporting_component = "calsync-operator"  # `kubectl describe`'s "From"
     configured.peering.standalone = True
@@ -116,6 +133,7 @@ async def serve(
         ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="calsync-io")
     )
     context = make_context(settings, configuration)
+    metrics.announce_shard(settings.shard, settings.shards)
     if settings.webhook_problem is not None:  # said once at start-up, and by PushActive=False
         logger.warning("Push is off: %s", settings.webhook_problem)
     metrics_server = metrics.serve(settings.metrics_port)
@@ -138,7 +156,7 @@ async def serve(
     watched = tuple(namespaces) or settings.namespaces
     try:
         await kopf.operator(
-            registry=build_registry(kube_configuration=configuration),
+            registry=build_registry(kube_configuration=configuration, shard=shard_of_settings(settings)),
             settings=kopf_settings(settings),
             memo=operator_memo(context),
             standalone=True,

@@ -9,8 +9,8 @@ pass reads top-down:
 2. each step returns a ``SourceOutcome``; the memory records them in one place
    (``ResourceMemory.apply``);
 3. ``rules.readiness`` decides the conditions from what the memory now knows, and
-   ``write_status`` — the one status writer, also used for an invalid spec — writes the
-   smallest patch;
+   ``write_status`` — the one status writer, also used for an invalid spec — writes it,
+   guarded by ``status.revision`` so that it never overwrites another replica's newer status;
 4. ``announce`` posts the Events and the alert mail (transitions only, ``rules.notices``).
 
 The caller (a kopf handler or the per-object worker) holds the object's lock, so passes of one
@@ -43,11 +43,18 @@ from calsync_operator.controller.rules.notices import (
 from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
 from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
-from calsync_operator.controller.rules.status import build_status, plan_status, status_patch
+from calsync_operator.controller.rules.status import (
+    build_status,
+    guarded_status_write,
+    plan_status,
+    same_status,
+)
 from calsync_operator.controller.source_step import PassScope, stop_only, sync_source_step
 from calsync_operator.google.client import GoogleCalendarClient
+from calsync_operator.kube.client import StatusConflict
 
 logger = logging.getLogger(__name__)
+STATUS_WRITE_ATTEMPTS = 3  # a guarded write whose only "conflict" was a metadata change
 
 
 async def run_pass(
@@ -85,10 +92,13 @@ async def run_pass(
         for s in spec.sources
     ]
     desired = _desired_status(scope, before, entries, outcomes)
+    written = await write_status(ctx, mem, obj, before, desired)
+    if written is None:
+        await _release_unrecorded_channels(scope, outcomes, recorded)
+        return PassResult(outcomes, conflict=True)  # nothing recorded: pending work stays pending
     result = PassResult(outcomes)
-    await write_status(ctx, obj, before, desired)
     poll = ctx.settings.poll_seconds_override or float(spec.poll_interval_seconds)
-    mem.record_pass(request, result, desired, scope.now, poll_seconds=poll, retry_here=retry_here)
+    mem.record_pass(request, result, written, scope.now, poll_seconds=poll, retry_here=retry_here)
     notices += [n for o in outcomes.values() for n in o.notices]
     notices += await _lift_confirmation(ctx, mem, obj)
     await announce(ctx, obj, before.get("conditions"), desired["conditions"], notices)
@@ -106,6 +116,20 @@ async def _drop_removed_sources(scope: PassScope, recorded: Mapping[str, SourceS
         notices += step.notices if step is not None else []
     scope.mem.keep_credential_problems(scope.spec.secret_names())
     return notices
+
+
+async def _release_unrecorded_channels(
+    scope: PassScope, outcomes: Mapping[str, SourceOutcome], recorded: Mapping[str, SourceStatus]
+) -> None:
+    """A refused status write drops the channels this pass created with it: stop them, so that
+    no channel delivers pushes that no status names (the newer status keeps its own)."""
+    newer = sources_by_key(scope.mem.known_status).values()
+    kept = {c.id for e in [*newer, *recorded.values()] for c in e.channels()}
+    for source in scope.spec.sources:
+        outcome = outcomes.get(source.key)
+        channel = outcome.entry.channel if outcome is not None else None
+        if channel is not None and channel.id not in kept:
+            await scope.stop_channels(source.credentials, SourceStatus(source.calendar_id, channel=channel))
 
 
 async def _run_steps(
@@ -178,20 +202,55 @@ def _desired_status(
         sources=entries,
         last_handled_request_at=str(handled_request) if handled_request else None,
         plan=plan,
+        shard=shard_label(scope.ctx),
     )
 
 
+def shard_label(ctx: OperatorContext) -> str:
+    """``status.shard``: which replica wrote the status, as ``I/N``."""
+    return f"{ctx.settings.shard}/{ctx.settings.shards}"
+
+
 async def write_status(
-    ctx: OperatorContext, obj: ObjectRef, before: Mapping[str, Any], desired: Mapping[str, Any]
-) -> None:
-    """The one status writer: the smallest merge patch from ``before`` (under the object's lock)."""
-    patch = status_patch(before, desired)
-    if patch:
-        await ctx.kube.patch_status(obj.namespace, obj.name, patch)
+    ctx: OperatorContext,
+    mem: ResourceMemory,
+    obj: ObjectRef,
+    before: Mapping[str, Any],
+    desired: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """The one status writer, guarded (``rules.status.guarded_status_write``): the status now
+    on the server, or None when another replica had written a newer one — then memory holds
+    that one, re-read from the API. Before the first guarded write the guard is the
+    resourceVersion, which metadata changes move too (the webhook's push annotations): when the
+    re-read status is still the one this pass started from, the write is simply sent again."""
+    version = obj.body.get("metadata", {}).get("resourceVersion")
+    write = guarded_status_write(before, desired, str(version) if version else None)
+    attempts = 0
+    while write.operations:
+        attempts += 1
+        try:
+            await ctx.kube.write_status(obj.namespace, obj.name, write.operations)
+        except StatusConflict:
+            fresh = await ctx.kube.read_status(obj.namespace, obj.name)
+            if fresh is not None and same_status(before, fresh[0]) and attempts < STATUS_WRITE_ATTEMPTS:
+                write = guarded_status_write(fresh[0], desired, fresh[1])
+                continue
+            metrics.STATUS_WRITES.labels(result="conflict").inc()
+            logger.info(
+                "Status of %s/%s was written by another replica meanwhile: syncing again from it",
+                obj.namespace,
+                obj.name,
+            )
+            mem.known_status = fresh[0] if fresh is not None else None
+            return None
+        metrics.STATUS_WRITES.labels(result="written").inc()
+        break
+    return write.status
 
 
-async def report_invalid_spec(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, error: str) -> None:
-    """A spec the operator cannot use: Ready=False InvalidSpec, written like every status."""
+async def report_invalid_spec(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, error: str) -> bool:
+    """A spec the operator cannot use: Ready=False InvalidSpec, written like every status;
+    False when another replica had written a newer status (then nothing was announced)."""
     current = mem.current_status(obj.status)
     conditions = set_condition(
         current.get("conditions"),
@@ -202,10 +261,18 @@ async def report_invalid_spec(ctx: OperatorContext, mem: ResourceMemory, obj: Ob
         obj.generation,
         ctx.now(),
     )
-    desired = {**current, "conditions": conditions, "observedGeneration": obj.generation}
-    await write_status(ctx, obj, current, desired)
-    mem.known_status = desired
+    desired = {
+        **current,
+        "conditions": conditions,
+        "observedGeneration": obj.generation,
+        "shard": shard_label(ctx),
+    }
+    written = await write_status(ctx, mem, obj, current, desired)
+    if written is None:
+        return False
+    mem.known_status = written
     await announce(ctx, obj, current.get("conditions"), conditions, [])
+    return True
 
 
 async def _lift_confirmation(ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef) -> list[Notice]:

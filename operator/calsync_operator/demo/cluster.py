@@ -28,11 +28,11 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.controller.handlers import build_registry
 from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
+from calsync_operator.controller.thread import run_operator
 from calsync_operator.demo.world import PART_OF, WebhookServer, World, demo_settings, started_emulator
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.errors import CliError
 from calsync_operator.kube.connect import Cluster, connect
-from calsync_operator.kubeemu import run_operator
 
 CRD_NAME = f"{PLURAL}.{GROUP}"
 _WAIT_SECONDS = 30.0
@@ -144,7 +144,10 @@ def _wait_until(check: Callable[[], bool], what: str) -> None:
 
 
 def _crd_manifest() -> dict[str, Any]:
-    text = resources.files("calsync_operator.kubeemu").joinpath("crds/calendarsync.yaml").read_text("utf-8")
+    # The CRD bundled beside the in-memory API, read through the top package: importing
+    # `calsync_operator.kubeemu` would load kmock, which a production install has not.
+    crd = resources.files("calsync_operator").joinpath("kubeemu", "crds", "calendarsync.yaml")
+    text = crd.read_text("utf-8")
     manifest: dict[str, Any] = yaml.safe_load(text)
     return manifest
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import uvicorn
 import yaml
@@ -27,19 +27,22 @@ from kubernetes import client
 from calsync_operator.api.names import PART_OF_LABEL, PART_OF_VALUE
 from calsync_operator.controller.handlers import build_registry
 from calsync_operator.controller.runner import kopf_settings, make_context, operator_memo
+from calsync_operator.controller.thread import run_operator
 from calsync_operator.demo.story import USERS
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.emulator.server import PortInUse, bind_socket
 from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kubeemu import ThreadedKubeEmulator, run_operator
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.app import create_app
 from calsync_webhook.index import ChannelIndex
 from calsync_webhook.patcher import KubePatcher
 from calsync_webhook.settings import WebhookSettings
 from calsync_webhook.watcher import IndexWatcher
+
+if TYPE_CHECKING:  # kmock (the demo extra) loads only when the in-memory API runs
+    from calsync_operator.kubeemu import ThreadedKubeEmulator
 
 NAMESPACE = "default"
 PART_OF = {PART_OF_LABEL: PART_OF_VALUE}
@@ -144,6 +147,8 @@ class World:
 @contextlib.contextmanager
 def running_world(emulator_port: int = 0) -> Iterator[World]:
     """Start every part (Kubernetes API, emulator, webhook, operator); stop them in reverse."""
+    from calsync_operator.kubeemu import ThreadedKubeEmulator  # the demo extra; --kubeconfig needs none
+
     with (
         started_emulator(emulator_port) as emulator,
         ThreadedKubeEmulator() as kube,

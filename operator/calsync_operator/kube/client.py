@@ -2,7 +2,8 @@
 
 kopf owns watching and handler bookkeeping; this adapter does the few writes a long-running
 sync worker needs outside of a handler's return (kopf applies a daemon's ``patch`` only when
-the daemon exits): the status merge-patch at the end of a pass, reading token Secrets in the
+the daemon exits): the guarded status write at the end of a pass (a JSON patch whose
+``test`` keeps it from overwriting a newer status), reading token Secrets in the
 CalendarSync's own namespace, and writing a rotated refresh token back. The client blocks, so
 every call runs in a thread. Secret values are never logged or put into exceptions.
 
@@ -29,12 +30,17 @@ logger = logging.getLogger(__name__)
 logging.getLogger("kubernetes").setLevel(logging.INFO)
 
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 REQUEST_TIMEOUT = 30.0
 PROBE_TIMEOUT = 5.0
 
 
 class KubeError(Exception):
     """A Kubernetes API call failed; the message says which object and what the server said."""
+
+
+class StatusConflict(KubeError):
+    """A guarded status write found a newer status than the one it was computed from."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,10 @@ class KubeApi:
             return False
         return True
 
-    async def patch_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        """Merge-patch ``status`` (the status subresource); a vanished object is not an error."""
-        if not patch:
-            return
+    async def write_status(self, namespace: str, name: str, operations: list[dict[str, Any]]) -> None:
+        """Apply a JSON patch to ``status`` whose ``test`` operations guard it
+        (``rules/status.py``'s ``guarded_status_write``); raises ``StatusConflict`` when a test
+        fails (422) or the object changed under a resourceVersion precondition (409)."""
         try:
             await asyncio.to_thread(
                 self._custom.patch_namespaced_custom_object_status,
@@ -104,17 +110,39 @@ class KubeApi:
                 namespace,
                 PLURAL,
                 name,
-                {"status": patch},
-                _content_type=MERGE_PATCH,
+                operations,
+                _content_type=JSON_PATCH,
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as exc:
             if exc.status == 404:
                 logger.debug("CalendarSync %s/%s is gone; status not written", namespace, name)
                 return
+            if exc.status in (409, 422):
+                raise StatusConflict(f"CalendarSync {namespace}/{name}: {_reason(exc)}") from None
             raise KubeError(
                 f"Cannot write status of CalendarSync {namespace}/{name}: {_reason(exc)}"
             ) from None
+
+    async def read_status(self, namespace: str, name: str) -> tuple[dict[str, Any], str] | None:
+        """The CalendarSync's current status and resourceVersion, or None when it is gone."""
+        try:
+            found = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(f"Cannot read CalendarSync {namespace}/{name}: {_reason(exc)}") from None
+        body: dict[str, Any] = found if isinstance(found, dict) else {}
+        metadata = body.get("metadata") or {}
+        return dict(body.get("status") or {}), str(metadata.get("resourceVersion") or "")
 
     async def remove_annotation(self, namespace: str, name: str, key: str) -> None:
         """Drop one annotation of a CalendarSync (a one-shot signal that was acted on)."""

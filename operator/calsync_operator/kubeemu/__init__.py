@@ -10,8 +10,8 @@ or loss. See ``docs/testing.md``. It is generic: nothing here knows what a Calen
 
 from __future__ import annotations
 
+from calsync_operator.controller.thread import OperatorThread, run_operator
 from calsync_operator.kubeemu.emulator import ApiError, KubeEmulator
-from calsync_operator.kubeemu.operator_thread import OperatorThread, run_operator
 from calsync_operator.kubeemu.threaded import ThreadedKubeEmulator
 
 __all__ = ["ApiError", "KubeEmulator", "OperatorThread", "ThreadedKubeEmulator", "run_operator"]

@@ -9,6 +9,8 @@ types out. All of them are async and return None.
   spec, TemporaryError for retryable Google trouble), the raw-event wake-up, the deletion.
 - ``worker``: one daemon per CalendarSync that runs passes for pushes, ``requested-at``, the
   poll, retries, channel overlaps and Secret changes.
+- ``sharding``: the ``when=`` filters that keep a replica to its own shard, and the standby
+  on-delete handler that leaves other shards' finalizers alone.
 - ``secrets``: the Secrets index (labelled ``app.kubernetes.io/part-of=calsync``) that wakes
   the CalendarSyncs using a Secret when it changes.
 """
@@ -19,13 +21,18 @@ import kopf
 from kubernetes import client
 
 from calsync_operator.api.names import GROUP, PART_OF_LABEL, PART_OF_VALUE, PLURAL, VERSION
-from calsync_operator.controller.handlers import resource, secrets, worker
+from calsync_operator.controller.handlers import resource, secrets, sharding, worker
+from calsync_operator.controller.rules.shard import Shard
 from calsync_operator.kube.client import connection_info
 
 
-def build_registry(*, kube_configuration: client.Configuration | None = None) -> kopf.OperatorRegistry:
+def build_registry(
+    *, kube_configuration: client.Configuration | None = None, shard: Shard | None = None
+) -> kopf.OperatorRegistry:
     """Every calsync handler in a new registry. ``kube_configuration``: log kopf in with it
-    (the runner passes the one its own Kubernetes client uses); None keeps kopf's default login."""
+    (the runner passes the one its own Kubernetes client uses); None keeps kopf's default login.
+    ``shard``: this replica's shard (None: the only replica); every CalendarSync handler is
+    filtered by it."""
     registry = kopf.OperatorRegistry()
     cr = (GROUP, VERSION, PLURAL)
 
@@ -38,10 +45,17 @@ def build_registry(*, kube_configuration: client.Configuration | None = None) ->
 
     part_of = {PART_OF_LABEL: PART_OF_VALUE}
     kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.secret_versions)
-    kopf.on.create(*cr, registry=registry)(resource.reconcile)
-    kopf.on.resume(*cr, registry=registry)(resource.reconcile)
-    kopf.on.update(*cr, field="spec", registry=registry)(resource.reconcile)
-    kopf.on.event(*cr, registry=registry)(resource.wake)
-    kopf.on.delete(*cr, retries=resource.DELETE_RETRIES, registry=registry)(resource.delete)
-    kopf.daemon(*cr, cancellation_backoff=worker.CANCELLATION_BACKOFF, registry=registry)(worker.sync_worker)
+    mine = shard or Shard()
+    owned = sharding.owned_filter(mine)
+    kopf.on.create(*cr, when=owned, registry=registry)(resource.reconcile)
+    kopf.on.resume(*cr, when=owned, registry=registry)(resource.reconcile)
+    kopf.on.update(*cr, field="spec", when=owned, registry=registry)(resource.reconcile)
+    kopf.on.event(*cr, when=owned, registry=registry)(resource.wake)
+    kopf.on.delete(*cr, retries=resource.DELETE_RETRIES, when=owned, registry=registry)(resource.delete)
+    kopf.daemon(
+        *cr, cancellation_backoff=worker.CANCELLATION_BACKOFF, when=owned, registry=registry
+    )(worker.sync_worker)
+    if mine.count > 1:
+        standby = sharding.standby_filter(mine)
+        kopf.on.delete(*cr, when=standby, registry=registry)(sharding.standby_delete(mine))
     return registry

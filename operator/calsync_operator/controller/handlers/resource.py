@@ -17,6 +17,7 @@ from calsync_operator.controller.sync_pass import report_invalid_spec, run_pass
 from calsync_operator.controller.teardown import tear_down
 
 DELETE_RETRIES = 5
+CONFLICT_MESSAGE = "Another replica wrote the status meanwhile: syncing again from it"
 
 
 async def reconcile(
@@ -39,7 +40,8 @@ async def reconcile(
         try:
             parsed = parse_spec(dict(body.spec))
         except SpecError as exc:
-            await report_invalid_spec(ctx, mem, obj, str(exc))
+            if not await report_invalid_spec(ctx, mem, obj, str(exc)):
+                raise kopf.TemporaryError(CONFLICT_MESSAGE, delay=1) from None
             raise kopf.PermanentError(f"Invalid spec: {exc}") from None
         signals = mem.signals(current, ctx.now())
         observed = Observed(parsed, dict(body.meta.annotations), current)
@@ -48,6 +50,10 @@ async def reconcile(
             ctx, mem, obj, parsed, request, index_lookup(secret_versions), retry_here=False
         )
     mem.wake.set()  # the worker re-checks: pushes may have arrived during this pass
+    if result.conflict:
+        # Another replica wrote a newer status (a reshard's overlap): pass again from it, so
+        # that this generation is recorded as observed and the worker may take over.
+        raise kopf.TemporaryError(CONFLICT_MESSAGE, delay=1)
     if result.retry_after is not None:
         raise kopf.TemporaryError("Google asked to retry later (see status)", delay=result.retry_after)
 

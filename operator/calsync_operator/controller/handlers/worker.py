@@ -106,7 +106,10 @@ async def _pass_if_due(
             if request is None:
                 return False
             mem.secrets_changed = False
-            await run_pass(ctx, mem, obj, parsed, request, index_lookup(secret_versions), retry_here=True)
+            lookup = index_lookup(secret_versions)
+            result = await run_pass(ctx, mem, obj, parsed, request, lookup, retry_here=True)
+        if result.conflict:
+            mem.wake.set()  # another replica's newer status is in memory: look again from it
         return True
 
 

@@ -63,6 +63,9 @@ class PassResult:
     """What the pass tells the handler that ran it."""
 
     outcomes: Mapping[str, SourceOutcome]  # by source key: the sources the pass looked at
+    # Another replica wrote a newer status meanwhile (a reshard's overlap): this pass's status
+    # was dropped and memory holds the newer one; whatever is still pending runs again from it.
+    conflict: bool = False
 
     @property
     def retries(self) -> dict[str, float]:

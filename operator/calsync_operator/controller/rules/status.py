@@ -8,11 +8,18 @@ empty dict when nothing changed, so an idle poll writes nothing. Lists (``condit
 
 Every field written here is declared in ``crds/calendarsync.yaml`` (kopf pitfall: the API
 server silently prunes undeclared status fields).
+
+``guarded_status_write`` turns that into a write that cannot silently overwrite a newer
+status: ``status.revision`` counts the writes, and each write is a JSON patch that first tests
+the revision it was computed from (the first write tests ``metadata.resourceVersion``). Two
+replicas that briefly serve one CalendarSync (a reshard, a failover) cannot both win: the
+second gets a conflict, re-reads, and syncs again from the newer status (docs/operator.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +28,7 @@ from calsync_operator.api.status import SourceStatus
 from calsync_operator.api.times import try_parse_time
 from calsync_operator.sync.planner import OpKind, Plan, PlannedOp
 
+REVISION = "revision"  # status.revision: incremented by every status write
 PLAN_OPERATIONS_LIMIT = 100  # the CRD's maxItems for status.plan.operations
 
 
@@ -31,6 +39,7 @@ def build_status(
     sources: Iterable[SourceStatus],
     last_handled_request_at: str | None,
     plan: Mapping[str, Any] | None,
+    shard: str | None = None,
 ) -> dict[str, Any]:
     """The complete desired status; fields with nothing to say are left out."""
     entries = list(sources)
@@ -52,7 +61,44 @@ def build_status(
         status["lastHandledRequestAt"] = last_handled_request_at
     if plan is not None:
         status["plan"] = dict(plan)
+    if shard is not None:
+        status["shard"] = shard
     return status
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """The JSON patch to send (empty: nothing changed) and the status it leaves behind."""
+
+    operations: list[dict[str, Any]]
+    status: dict[str, Any]
+
+
+def guarded_status_write(
+    current: Mapping[str, Any] | None, desired: Mapping[str, Any], resource_version: str | None
+) -> StatusWrite:
+    """Replace the status with ``desired`` only if it is still ``current``: a ``test`` of
+    ``status.revision`` (or, before the first guarded write, of the resourceVersion), then the
+    whole status with the revision plus one. Nothing to send when only the revision differs."""
+    before = {k: v for k, v in (current or {}).items() if k != REVISION}
+    wanted = {k: v for k, v in desired.items() if k != REVISION}
+    revision = (current or {}).get(REVISION)
+    known = revision if isinstance(revision, int) and not isinstance(revision, bool) else None
+    if not status_patch(before, wanted):
+        return StatusWrite([], {**wanted, REVISION: known} if known is not None else wanted)
+    written = {**wanted, REVISION: (known or 0) + 1}
+    operations: list[dict[str, Any]] = []
+    if known is not None:
+        operations.append({"op": "test", "path": f"/status/{REVISION}", "value": known})
+    elif resource_version:
+        operations.append({"op": "test", "path": "/metadata/resourceVersion", "value": resource_version})
+    operations.append({"op": "add", "path": "/status", "value": written})
+    return StatusWrite(operations, written)
+
+
+def same_status(ours: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) -> bool:
+    """Whether two statuses are the same write (same revision, same fields)."""
+    return (ours or {}).get(REVISION) == (theirs or {}).get(REVISION) and not status_patch(ours, theirs or {})
 
 
 def status_patch(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any]:
