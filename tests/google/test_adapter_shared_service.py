@@ -38,6 +38,7 @@ SCRIPT = textwrap.dedent(
             token_json = emu.token_json(refresh_token=f"rt-{n}")
             return GoogleCalendarClient(ManagedCredentials(token_json, source=f"s{n}"), settings)
         clients = [client(n) for n in range(CREDENTIALS)]
+        emu.create_calendar(*[f"cal{n}" for n in range(CREDENTIALS)])
         failures = []
         def work(mine):
             for n, c in mine:
