@@ -105,7 +105,12 @@ def run_auth_headless(argv: list[str]) -> HeadlessRun:
             seen.append(line)
             url = line.strip() if line.strip().startswith("http") else ""
         answer = httpx.get(url, follow_redirects=True, timeout=10)
-        out, err = process.communicate(timeout=30)
+        # Read the rest through the same text streams: ``communicate()`` reads the raw pipes and
+        # would lose what ``readline()`` has already buffered past the URL line.
+        assert process.stdout is not None
+        out = process.stdout.read()
+        err = process.stderr.read()
+        process.wait(timeout=30)
     finally:
         watchdog.cancel()
         process.kill()
