@@ -91,6 +91,7 @@ class World:
     operators: list[Operator] = field(default_factory=list)
     idle_rss_mb: float = 0.0
     stopped_operators_cpu: float = 0.0  # CPU seconds of operators already killed
+    shards: int = 1  # operator processes, one per shard (calsync operator --shard I --shards N)
     readiness: ReadyWatch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -107,9 +108,24 @@ class World:
                 self.emulator,
                 self.webhook_url,
                 self.folder,
-                self.operator_env(),
+                {**self.operator_env(), "CALSYNC_SHARD": str(shard), "CALSYNC_SHARDS": str(self.shards)},
             )
+            for shard in range(self.shards)
         ]
+
+    def per_shard(self) -> str:
+        """Per operator process: the CalendarSyncs whose status it wrote last, its status writes,
+        Google calls and RSS."""
+        owners: dict[str, int] = {}
+        for obj in self.cluster.calendarsyncs():
+            label = str(obj.get("status", {}).get("shard", "?"))
+            owners[label] = owners.get(label, 0) + 1
+        return "; ".join(
+            f"shard {i}/{self.shards}: crs={owners.get(f'{i}/{self.shards}', 0)} "
+            f"status_writes={op.metric('calsync_status_writes_total', result='written'):.0f} "
+            f"google_calls={op.metric('calsync_google_calls_total'):.0f} rss_mb={rss_mb(op.process.pid):.0f}"
+            for i, op in enumerate(self.operators)
+        )
 
     def rss_mb(self) -> float:
         return sum(rss_mb(op.process.pid) for op in self.operators)
@@ -133,7 +149,7 @@ class World:
 
 
 @contextlib.contextmanager
-def start_world(n: int, poll: str) -> Iterator[World]:
+def start_world(n: int, poll: str, shards: int = 1) -> Iterator[World]:
     with (
         kubeconfig_for_bench() as (kubeconfig, plane_pids),
         tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp,
@@ -143,7 +159,7 @@ def start_world(n: int, poll: str) -> Iterator[World]:
         cluster.install()
         emulator = start_emulator(folder)
         webhook, webhook_url = start_webhook(kubeconfig, cluster.namespace, folder)
-        world = World(n, poll, folder, cluster, emulator, webhook, webhook_url, plane_pids)
+        world = World(n, poll, folder, cluster, emulator, webhook, webhook_url, plane_pids, shards=shards)
         try:
             world.start_operators()
             time.sleep(2)  # let it settle: the idle figure is the baseline of the per-CR cost
@@ -305,12 +321,13 @@ def main() -> None:
     parser.add_argument("n", nargs="?", type=int, default=1000, help="CalendarSyncs (default 1000)")
     parser.add_argument("--poll", default="30s", help="spec.pollInterval (default 30s, the minimum)")
     parser.add_argument("--rest-intervals", type=int, default=2, help="poll intervals measured at rest")
+    parser.add_argument("--shards", type=int, default=1, help="operator processes, one per shard (default 1)")
     parser.add_argument(
         "--profile", metavar="DIR", help="py-spy the processes during the first burst into DIR"
     )
     args = parser.parse_args()
     stop_on_sigterm()
-    with start_world(args.n, args.poll) as world:
+    with start_world(args.n, args.poll, args.shards) as world:
         log = PhaseLog(world)
         print(f"world up; operator idle RSS {world.idle_rss_mb:.0f} MB; load {load_average()}", flush=True)
         seed(world)
@@ -319,6 +336,7 @@ def main() -> None:
         rss = world.rss_mb()
         per_cr_kb = (rss - world.idle_rss_mb) * 1024 / args.n
         log.line(f"ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f}")
+        print(f"    per shard: {world.per_shard()}", flush=True)
         lists, writes, refreshes = measure_rest(world, args.rest_intervals)
         rss = max(rss, world.rss_mb())
         log.line(
@@ -335,7 +353,8 @@ def main() -> None:
             f"full_relists={full_lists:.0f} rss_mb={world.rss_mb():.0f}"
         )
         print(
-            f"crs={args.n} ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f} "
+            f"crs={args.n} shards={args.shards} ready_s={ready_s:.1f} ready_per_s={args.n / ready_s:.1f} "
+            f"rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f} "
             f"lists_per_source_interval={lists:.2f} k8s_writes_per_cr_at_rest={writes:.2f} "
             f"burst_s={burst_s:.1f} restart_burst_s={restart_burst_s:.1f}",
             flush=True,
