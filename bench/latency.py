@@ -24,23 +24,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from calsync_operator.api.names import GROUP, VERSION
 from parts import (
-    Cluster,
     Emulator,
     Operator,
     WriteKind,
     WriteOp,
+    bench_namespace,
     inserts,
-    kubeconfig_for_bench,
     load_average,
     ready,
     start_emulator,
@@ -106,13 +103,7 @@ def calendarsync() -> dict[str, object]:
 @contextlib.contextmanager
 def start_world() -> Iterator[tuple[Emulator, Operator]]:
     """Control plane, emulator, webhook, operator, one CalendarSync Ready."""
-    with (
-        kubeconfig_for_bench() as (kubeconfig, _),
-        tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp,
-    ):
-        folder = Path(tmp)
-        cluster = Cluster(kubeconfig, f"latency-{uuid.uuid4().hex[:6]}")
-        cluster.install()
+    with bench_namespace("latency") as (kubeconfig, _, folder, cluster):
         emulator = start_emulator(folder)
         processes = [emulator.process]
         try:

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -344,6 +345,20 @@ def kubeconfig_for_bench() -> Iterator[tuple[str, dict[str, int]]]:
         raise SystemExit("set KUBEBUILDER_ASSETS (a folder with kube-apiserver and etcd) or KUBECONFIG")
     with ControlPlane(assets) as plane:
         yield str(plane.kubeconfig), plane.pids
+
+
+@contextlib.contextmanager
+def bench_namespace(prefix: str) -> Iterator[tuple[str, dict[str, int], Path, Cluster]]:
+    """``kubeconfig_for_bench`` with a scratch folder and a fresh installed namespace
+    ``{prefix}-…``: the kubeconfig, the control plane's process ids, the folder, the cluster
+    (the caller closes it)."""
+    with (
+        kubeconfig_for_bench() as (kubeconfig, plane_pids),
+        tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp,
+    ):
+        cluster = Cluster(kubeconfig, f"{prefix}-{uuid.uuid4().hex[:6]}")
+        cluster.install()
+        yield kubeconfig, plane_pids, Path(tmp), cluster
 
 
 def inserts(calendar_id: str, ids: list[str], title: str) -> list[WriteOp]:

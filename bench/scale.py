@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,9 +47,9 @@ from parts import (
     ReadyWatch,
     WriteKind,
     WriteOp,
+    bench_namespace,
     cpu_seconds,
     inserts,
-    kubeconfig_for_bench,
     load_average,
     rss_mb,
     start_emulator,
@@ -150,13 +148,7 @@ class World:
 
 @contextlib.contextmanager
 def start_world(n: int, poll: str, shards: int = 1) -> Iterator[World]:
-    with (
-        kubeconfig_for_bench() as (kubeconfig, plane_pids),
-        tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp,
-    ):
-        folder = Path(tmp)
-        cluster = Cluster(kubeconfig, f"bench-{uuid.uuid4().hex[:6]}")
-        cluster.install()
+    with bench_namespace("bench") as (kubeconfig, plane_pids, folder, cluster):
         emulator = start_emulator(folder)
         webhook, webhook_url = start_webhook(kubeconfig, cluster.namespace, folder)
         world = World(n, poll, folder, cluster, emulator, webhook, webhook_url, plane_pids, shards=shards)

@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from typing import Any
 
 from support.cluster import TestCluster
 from support.controlplane import die_with_parent, free_port
+from support.polling import poll
 
 CALSYNC = str(Path(sys.executable).with_name("calsync"))  # the console script of this venv
 
@@ -55,14 +55,7 @@ def plain_env(container: Mapping[str, Any]) -> dict[str, str]:
 
 def until(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
     """Poll ``check`` until it returns something truthy; the timeout only guards against hangs."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    return poll(check, timeout=timeout, interval=0.2, failure=f"timed out waiting for {what}")
 
 
 def http_get(url: str) -> str | None:

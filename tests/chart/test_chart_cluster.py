@@ -10,7 +10,6 @@ awaited (envtest has no nodes, and the image may not be pullable): the objects a
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import yaml
 from chart_render import CHART_DIR
 
 from calsync_operator.api.names import FINALIZER
-from support.cluster import TestCluster
+from support.cluster import TestCluster, patch_calendarsync
 
 pytestmark = pytest.mark.cluster
 
@@ -123,17 +122,7 @@ def _calendarsync_with_status(cluster: TestCluster, namespace: str) -> dict[str,
             ],
         }
     }
-    cluster.kubectl(
-        "patch",
-        "csync",
-        "kept",
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-    )
+    patch_calendarsync(cluster.kubectl, namespace, "kept", status, status=True)
     stored: dict[str, Any] = cluster.kubectl_json("get", "csync", "kept", "-n", namespace)
     assert stored["status"]["eventsSynced"] == 7
     return stored
@@ -184,14 +173,5 @@ def test_upgrade_keeps_calendarsyncs_and_uninstall_leaves_them(cluster: TestClus
         assert left["status"] == before["status"]
         assert cluster.kubectl_json("get", "deployments", "-n", namespace)["items"] == []
         # Clean up as the README says to when the operator is gone: drop the finalizer.
-        cluster.kubectl(
-            "patch",
-            "csync",
-            "kept",
-            "-n",
-            namespace,
-            "--type=merge",
-            "-p",
-            '{"metadata":{"finalizers":null}}',
-        )
+        patch_calendarsync(cluster.kubectl, namespace, "kept", {"metadata": {"finalizers": None}})
         cluster.kubectl("delete", "csync", "kept", "-n", namespace)

@@ -5,14 +5,11 @@ that namespace. Commands run as the real console script in a subprocess."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
 import subprocess
 import sys
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +18,6 @@ from typing import Any
 
 import yaml
 
-from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
@@ -29,6 +25,8 @@ from calsync_operator.kube.connect import load_configuration
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.port import WriteKind, WriteOp
 from support.cluster import TestCluster
+from support.events import new_event
+from support.operator_thread import start_operator_thread
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "calendarsync.yaml"
 NAME = "personal-to-central"
@@ -68,15 +66,9 @@ class OpsWorld:
             time.sleep(0.3)
 
     def add_event(self, calendar_id: str, title: str, day: int = 1) -> str:
-        event_id = uuid.uuid4().hex
-        body = {
-            "id": event_id,
-            "summary": title,
-            "start": {"dateTime": f"2026-12-{day:02d}T09:00:00Z"},
-            "end": {"dateTime": f"2026-12-{day:02d}T10:00:00Z"},
-        }
-        self._write(WriteOp(WriteKind.INSERT, calendar_id, event_id, body))
-        return event_id
+        op = new_event(calendar_id, title, day)
+        self._write(op)
+        return op.event_id
 
     def delete_event(self, calendar_id: str, event_id: str) -> None:
         self._write(WriteOp(WriteKind.DELETE, calendar_id, event_id))
@@ -135,14 +127,7 @@ def ops_world(cluster: TestCluster, emulator: EmulatorServer, namespace: str) ->
         metrics_port=free_port(),
     )
     configuration, _namespace = load_configuration(str(cluster.kubeconfig))
-    stop, started = threading.Event(), threading.Event()
-    thread = threading.Thread(
-        target=lambda: asyncio.run(
-            serve(settings, configuration, namespaces=[namespace], stop_flag=stop, ready_flag=started)
-        ),
-        daemon=True,
-    )
-    thread.start()
+    stop, started, thread = start_operator_thread(settings, configuration, namespace)
     try:
         assert started.wait(30)
         cluster.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from crdcheck import EXAMPLES, Case, load_cases, load_yaml
 
-from support.cluster import Kubectl, TestCluster
+from support.cluster import Kubectl, TestCluster, patch_calendarsync
 
 pytestmark = pytest.mark.cluster
 
@@ -107,17 +107,7 @@ def test_kubectl_get_shows_printer_columns(kubectl: Kubectl, namespace: str) -> 
             "nextChannelExpiry": "2026-12-02T08:00:00Z",
         }
     }
-    kubectl(
-        "patch",
-        "csync",
-        name,
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-    )
+    patch_calendarsync(kubectl, namespace, name, status, status=True)
     table = kubectl("get", "csync", name, "-n", namespace).stdout.splitlines()
     assert re.split(r"\s{2,}", table[0].strip()) == [
         "NAME",

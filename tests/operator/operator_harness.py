@@ -17,7 +17,6 @@ import base64
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from calsync_operator.kubeemu import OperatorThread, ThreadedKubeEmulator, run_o
 from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.port import WriteKind, WriteOp
+from support.events import new_event
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "calendarsync.yaml"
 NAME = "personal-to-central"
@@ -73,17 +73,11 @@ def add_event_via_google(
     emulator: EmulatorServer, calendar_id: str, refresh_token: str, title: str, *, day: int = 1
 ) -> str:
     """Insert an event the way a calendar app would: through the API, so Google pushes."""
-    event_id = uuid.uuid4().hex
-    body = {
-        "id": event_id,
-        "summary": title,
-        "start": {"dateTime": f"2026-12-{day:02d}T09:00:00Z"},
-        "end": {"dateTime": f"2026-12-{day:02d}T10:00:00Z"},
-    }
+    op = new_event(calendar_id, title, day)
     client = google_client(emulator, refresh_token)
-    [result] = client.write([WriteOp(WriteKind.INSERT, calendar_id, event_id, body)])
+    [result] = client.write([op])
     assert result.ok, result.error
-    return event_id
+    return op.event_id
 
 
 @dataclass

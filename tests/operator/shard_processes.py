@@ -33,19 +33,13 @@ from urllib3.exceptions import ProtocolError
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.emulator import EmulatorServer
+from support.polling import poll
 
 CALSYNC = [sys.executable, "-m", "calsync_operator.cli"]
 
 
 def until(check: Callable[[], Any], timeout: float = 120.0, what: str = "the expected state") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not reached: {what}")
-        time.sleep(0.3)
+    return poll(check, timeout=timeout, interval=0.3, failure=f"not reached: {what}")
 
 
 @dataclass

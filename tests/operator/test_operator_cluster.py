@@ -9,10 +9,7 @@ Google is the shipped emulator. Everything happens in a fresh namespace that is 
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -35,10 +32,11 @@ from operator_harness import (
 )
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
-from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kube.connect import load_configuration
 from support.cluster import TestCluster
+from support.operator_thread import start_operator_thread
+from support.polling import poll
 
 pytestmark = pytest.mark.cluster
 
@@ -51,14 +49,7 @@ def kube_namespace(cluster: TestCluster) -> Iterator[tuple[client.Configuration,
 
 
 def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError("the cluster did not reach the expected state")
-        time.sleep(0.5)
+    return poll(check, timeout=timeout, interval=0.5, failure="the cluster did not reach the expected state")
 
 
 def test_main_flow_on_a_real_cluster(
@@ -79,14 +70,7 @@ def test_main_flow_on_a_real_cluster(
         settings = replace(
             settings_for(emulator, webhook, mail), health_port=free_port(), metrics_port=free_port()
         )
-        stop, started = threading.Event(), threading.Event()
-        thread = threading.Thread(
-            target=lambda: asyncio.run(
-                serve(settings, configuration, namespaces=[namespace], stop_flag=stop, ready_flag=started)
-            ),
-            daemon=True,
-        )
-        thread.start()
+        stop, started, thread = start_operator_thread(settings, configuration, namespace)
         try:
             assert started.wait(30)
             manifest = yaml.safe_load(EXAMPLE.read_text())

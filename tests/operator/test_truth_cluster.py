@@ -9,11 +9,8 @@ silently), the Warning Events land, and ``calsync check`` reads the verdict from
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -35,13 +32,14 @@ from operator_harness import (
 
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION, GROUP, PLURAL, VERSION
 from calsync_operator.cli.main import main
-from calsync_operator.controller.runner import serve
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kube.connect import load_configuration
 from calsync_operator.sync.port import WriteKind, WriteOp
 from support.cluster import TestCluster
+from support.operator_thread import start_operator_thread
+from support.polling import poll
 
 CRD = Path(__file__).parents[2] / "crds" / "calendarsync.yaml"
 pytestmark = pytest.mark.cluster
@@ -56,14 +54,7 @@ def namespace(cluster: TestCluster) -> Iterator[str]:
 
 
 def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError("the cluster did not reach the expected state")
-        time.sleep(0.3)
+    return poll(check, timeout=timeout, interval=0.3, failure="the cluster did not reach the expected state")
 
 
 class Cluster:
@@ -89,20 +80,7 @@ class Cluster:
             settings = replace(
                 settings_for(self.emulator, webhook, mail), health_port=free_port(), metrics_port=free_port()
             )
-            stop, started = threading.Event(), threading.Event()
-            thread = threading.Thread(
-                target=lambda: asyncio.run(
-                    serve(
-                        settings,
-                        self.configuration,
-                        namespaces=[self.namespace],
-                        stop_flag=stop,
-                        ready_flag=started,
-                    )
-                ),
-                daemon=True,
-            )
-            thread.start()
+            stop, started, thread = start_operator_thread(settings, self.configuration, self.namespace)
             try:
                 assert started.wait(30)
                 yield

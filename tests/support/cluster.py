@@ -134,6 +134,14 @@ class TestCluster:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def patch_calendarsync(
+    kubectl: Kubectl, namespace: str, name: str, patch: dict[str, Any], *, status: bool = False
+) -> None:
+    """A JSON merge patch of CalendarSync ``name`` (of its ``status`` subresource with ``status``)."""
+    subresource = ["--subresource=status"] if status else []
+    kubectl("patch", "csync", name, "-n", namespace, *subresource, "--type=merge", "-p", json.dumps(patch))
+
+
 def _run(command: list[str], stdin: str | None, check: bool) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=180)
     if check and result.returncode != 0:

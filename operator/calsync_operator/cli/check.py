@@ -19,7 +19,7 @@ import argparse
 import os
 from typing import Any
 
-from calsync_operator.kube.connect import add_cluster_arguments
+from calsync_operator.kube.connect import add_cluster_arguments, add_namespaces_argument
 
 ENV_OPERATOR_URL = "CALSYNC_OPERATOR_HEALTH_URL"
 ENV_WEBHOOK_URL = "CALSYNC_WEBHOOK_HEALTH_URL"
@@ -61,13 +61,8 @@ def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"webhook /healthz URL (default: ${ENV_WEBHOOK_URL}; unset: not probed)",
     )
-    parser.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        default=[],
-        metavar="NS",
-        help="check CalendarSyncs in this namespace (repeatable; default: $CALSYNC_NAMESPACES, else all)",
+    add_namespaces_argument(
+        parser, "check CalendarSyncs in this namespace (repeatable; default: $CALSYNC_NAMESPACES, else all)"
     )
     parser.add_argument(
         "--max-age",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from calsync_operator.kube.connect import add_namespaces_argument
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
@@ -21,13 +23,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             "on :9090. Configured by CALSYNC_* environment variables (see docs/operator.md)."
         ),
     )
-    parser.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        default=[],
-        metavar="NS",
-        help="watch only this namespace (repeatable; default: CALSYNC_NAMESPACES, else all namespaces)",
+    add_namespaces_argument(
+        parser, "watch only this namespace (repeatable; default: CALSYNC_NAMESPACES, else all namespaces)"
     )
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, else $KUBECONFIG)")
     parser.add_argument(

@@ -60,6 +60,11 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current one)")
 
 
+def add_namespaces_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``-n/--namespace NS``, repeatable: the namespaces to work in (``args.namespace``, a list)."""
+    parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS", help=help)
+
+
 class NoKubeConfig(Exception):
     """Neither a Pod's ServiceAccount nor a usable kubeconfig; the message says what was tried."""
 
