@@ -36,6 +36,17 @@ class OperatorThread:
         return self.thread.is_alive()
 
 
+def _with_scope(operator_kwargs: dict[str, Any], namespaces: Collection[str]) -> dict[str, Any]:
+    """kopf's arguments with the scope: the given namespaces, else cluster-wide; standalone
+    (no peering) unless told otherwise."""
+    scoped: dict[str, Any] = {"standalone": True, **operator_kwargs}
+    if namespaces:
+        scoped["namespaces"] = list(namespaces)
+    else:
+        scoped["clusterwide"] = True
+    return scoped
+
+
 @contextlib.contextmanager
 def run_operator(
     kube: _HasVault,
@@ -60,11 +71,7 @@ def run_operator(
     memo = memo if memo is not None else kopf.Memo()
     stop_flag = threading.Event()
     ready_flag = threading.Event()
-    operator_kwargs.setdefault("standalone", True)
-    if namespaces:
-        operator_kwargs["namespaces"] = list(namespaces)
-    else:
-        operator_kwargs["clusterwide"] = True
+    operator_kwargs = _with_scope(operator_kwargs, namespaces)
 
     def serve() -> None:
         try:
@@ -89,10 +96,7 @@ def run_operator(
     thread.start()
     try:
         if not ready_flag.wait(startup_timeout):
-            raise TimeoutError(
-                f"kopf did not get ready within {startup_timeout}s: a startup handler failing or "
-                "hanging keeps it from ready (see kopf's log)"
-            )
+            raise TimeoutError(f"kopf did not get ready within {startup_timeout}s (see its log)")
         if handle.error is not None:
             raise RuntimeError("kopf failed to start") from handle.error
         yield handle
