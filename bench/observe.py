@@ -20,7 +20,8 @@ from parts import Cluster, Process
 
 class WriteWatch:
     """Counts writes to the namespace's CalendarSyncs (watch events), telling the documented
-    ``lastSyncTime`` refresh apart from any other change."""
+    ``lastSyncTime`` refresh apart from any other change (the refresh is a status write, so it
+    moves ``status.revision`` too)."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -35,7 +36,7 @@ class WriteWatch:
         """The object minus what the refresh writes: ``lastSyncTime`` (of the object and of
         each source) and the sync token the same idle listing returned."""
         refreshed = ("lastSyncTime", "syncToken")
-        status = {k: v for k, v in (obj.get("status") or {}).items() if k not in refreshed}
+        status = {k: v for k, v in (obj.get("status") or {}).items() if k not in (*refreshed, "revision")}
         status["sources"] = [
             {k: v for k, v in s.items() if k not in refreshed} for s in status.get("sources", [])
         ]

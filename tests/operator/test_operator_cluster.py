@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import kopf
 import pytest
 import yaml
 from kubernetes import client
@@ -32,6 +33,7 @@ from operator_harness import (
 )
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.controller.handlers import resource
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.kube.connect import load_configuration
 from support.cluster import TestCluster
@@ -53,9 +55,20 @@ def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
 
 
 def test_main_flow_on_a_real_cluster(
-    kube_namespace: tuple[client.Configuration, str], emulator: EmulatorServer, mail: MailSink
+    kube_namespace: tuple[client.Configuration, str],
+    emulator: EmulatorServer,
+    mail: MailSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configuration, namespace = kube_namespace
+    seen_metadata: list[set[str]] = []  # the metadata keys of every body kopf handed to wake()
+    real_wake = resource.wake
+
+    async def wake(*, body: kopf.Body, **kwargs: Any) -> None:
+        seen_metadata.append(set(body.metadata))
+        await real_wake(body=body, **kwargs)
+
+    monkeypatch.setattr(resource, "wake", wake)  # before the operator builds its registry
     api = client.ApiClient(configuration)
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
     prepare_emulator(emulator)
@@ -89,6 +102,10 @@ def test_main_flow_on_a_real_cluster(
 
             obj = until(ready)
             assert condition(obj, "PushActive")["status"] == "True"
+            # kopf keeps every object's last body: the server's managedFields are not in it.
+            assert obj["metadata"]["managedFields"]
+            assert seen_metadata
+            assert not any("managedFields" in keys for keys in seen_metadata)
             assert len(emulator.events(CENTRAL)) == 2
             assert len(emulator.channels()) == 2
 

@@ -40,6 +40,7 @@ from calsync_operator.controller.handlers.sharding import ShardProgressStorage, 
 from calsync_operator.controller.memory import MEMO_CONTEXT, OperatorContext
 from calsync_operator.controller.rules.shard import Shard
 from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
+from calsync_operator.kube import lean_bodies
 from calsync_operator.kube.client import KubeApi
 from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
@@ -154,6 +155,7 @@ async def serve(
             name="calsync heartbeat",
         )
     watched = tuple(namespaces) or settings.namespaces
+    lean_bodies.install()  # kopf keeps every object's last body: without managedFields
     try:
         await kopf.operator(
             registry=build_registry(kube_configuration=configuration, shard=shard_of_settings(settings)),

@@ -67,6 +67,9 @@ def run_operator(
     """
     import kopf
 
+    from calsync_operator.kube import lean_bodies
+
+    lean_bodies.install()  # as the operator process does
     settings = settings if settings is not None else kopf.OperatorSettings()
     memo = memo if memo is not None else kopf.Memo()
     stop_flag = threading.Event()
