@@ -91,13 +91,36 @@ def describe_change(before: Any, after: Any) -> str:
     return "; ".join(parts)
 
 
+def apiserver_profile(cluster: Cluster, path: Path, seconds: int) -> threading.Thread:
+    """The API server's CPU profile over the next ``seconds`` (pprof, read with
+    ``go tool pprof -top kube-apiserver.pprof``), in a thread."""
+
+    def fetch() -> None:
+        api = cluster.api
+        method, url, headers, body, post = api.param_serialize(
+            "GET", "/debug/pprof/profile", query_params=[("seconds", seconds)], auth_settings=["BearerToken"]
+        )
+        response = api.call_api(method, url, headers, body, post, _request_timeout=seconds + 30)
+        path.write_bytes(response.read())
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    return thread
+
+
 @contextlib.contextmanager
-def profiled(processes: list[Process], folder: str | None) -> Iterator[None]:
+def profiled(
+    processes: list[Process], folder: str | None, cluster: Cluster | None = None, seconds: int = 20
+) -> Iterator[None]:
     """With ``folder``: py-spy records the operator, webhook and emulator meanwhile
-    (collapsed stacks of the thread holding the GIL: where CPU goes; ``pip install py-spy``)."""
+    (collapsed stacks of the thread holding the GIL: where CPU goes; ``pip install py-spy``),
+    and with ``cluster`` the API server's first ``seconds`` are profiled too."""
     if not folder:
         yield
         return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    if cluster is not None:
+        apiserver_profile(cluster, Path(folder) / "kube-apiserver.pprof", seconds)
     recorders = [
         subprocess.Popen(
             [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -283,6 +285,23 @@ class Cluster:
             GROUP, VERSION, self.namespace, PLURAL, name, {"metadata": {"annotations": annotations}}
         )
 
+    def requests(self) -> Counter[str]:
+        """The API server's requests so far by ``VERB resource[/subresource]`` (its own
+        metrics; a watch counts when it opens)."""
+        method, url, headers, body, post = self.api.param_serialize(
+            "GET", "/metrics", auth_settings=["BearerToken"]
+        )
+        response = self.api.call_api(method, url, headers, body, post)
+        response.read()
+        counts: Counter[str] = Counter()
+        for family in text_string_to_metric_families(response.data.decode()):
+            for sample in family.samples:
+                if sample.name == "apiserver_request_total":
+                    labels = sample.labels
+                    sub = f"/{labels['subresource']}" if labels.get("subresource") else ""
+                    counts[f"{labels['verb']} {labels['resource']}{sub}"] += int(sample.value)
+        return counts
+
     def close(self) -> None:
         self.api.close()
 
@@ -351,14 +370,20 @@ def kubeconfig_for_bench() -> Iterator[tuple[str, dict[str, int]]]:
 def bench_namespace(prefix: str) -> Iterator[tuple[str, dict[str, int], Path, Cluster]]:
     """``kubeconfig_for_bench`` with a scratch folder and a fresh installed namespace
     ``{prefix}-…``: the kubeconfig, the control plane's process ids, the folder, the cluster
-    (the caller closes it)."""
+    (the caller closes it). ``$CALSYNC_BENCH_LOGS``: a folder that keeps the processes' logs."""
     with (
         kubeconfig_for_bench() as (kubeconfig, plane_pids),
         tempfile.TemporaryDirectory(prefix="calsync-bench-") as tmp,
     ):
         cluster = Cluster(kubeconfig, f"{prefix}-{uuid.uuid4().hex[:6]}")
         cluster.install()
-        yield kubeconfig, plane_pids, Path(tmp), cluster
+        try:
+            yield kubeconfig, plane_pids, Path(tmp), cluster
+        finally:
+            if keep := os.environ.get("CALSYNC_BENCH_LOGS"):
+                shutil.copytree(
+                    tmp, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.db", "*.sqlite*")
+                )
 
 
 def inserts(calendar_id: str, ids: list[str], title: str) -> list[WriteOp]:

@@ -300,12 +300,16 @@ class PhaseLog:
     def __init__(self, world: World) -> None:
         self.world = world
         self.cpu = world.cpu()
+        self.requests = world.cluster.requests()
 
     def line(self, text: str) -> None:
         now = self.world.cpu()
         spent = " ".join(f"{name}={now[name] - self.cpu.get(name, 0.0):.1f}" for name in sorted(now))
         self.cpu = now
-        print(f"{text}\n    cpu_s: {spent}; load {load_average()}", flush=True)
+        requests = self.world.cluster.requests()
+        made = ", ".join(f"{k} {v}" for k, v in (requests - self.requests).most_common(8))
+        self.requests = requests
+        print(f"{text}\n    cpu_s: {spent}; load {load_average()}\n    API requests: {made}", flush=True)
 
 
 def main() -> None:
@@ -315,7 +319,9 @@ def main() -> None:
     parser.add_argument("--rest-intervals", type=int, default=2, help="poll intervals measured at rest")
     parser.add_argument("--shards", type=int, default=1, help="operator processes, one per shard (default 1)")
     parser.add_argument(
-        "--profile", metavar="DIR", help="py-spy the processes during the first burst into DIR"
+        "--profile",
+        metavar="DIR",
+        help="py-spy the processes while they start and during the first burst, into DIR/start and DIR/burst",
     )
     args = parser.parse_args()
     stop_on_sigterm()
@@ -324,7 +330,9 @@ def main() -> None:
         print(f"world up; operator idle RSS {world.idle_rss_mb:.0f} MB; load {load_average()}", flush=True)
         seed(world)
         log.line(f"seeded {args.n * 2 * EVENTS_PER_SOURCE} events and {args.n * 3} Secrets")
-        ready_s = apply_and_wait_ready(world)
+        processes = [*(op.process for op in world.operators), world.webhook, world.emulator.process]
+        with profiled(processes, args.profile and f"{args.profile}/start", world.cluster):
+            ready_s = apply_and_wait_ready(world)
         rss = world.rss_mb()
         per_cr_kb = (rss - world.idle_rss_mb) * 1024 / args.n
         log.line(f"ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f}")
@@ -335,8 +343,7 @@ def main() -> None:
             f"at rest: lists/source/interval={lists:.3f} writes/CR/interval={writes:.3f} "
             f"lastSyncTime refreshes/CR/interval={refreshes:.3f} rss_mb={world.rss_mb():.0f}"
         )
-        processes = [*(op.process for op in world.operators), world.webhook, world.emulator.process]
-        with profiled(processes, args.profile):
+        with profiled(processes, args.profile and f"{args.profile}/burst", world.cluster):
             burst_s = burst(world, 1)
         log.line(f"burst_s={burst_s:.1f}")
         restart_ready_s, restart_burst_s, full_lists = restart(world, 2)

@@ -6,6 +6,8 @@
   window again, nor read every target).
 - Passes take a process-wide slot: however many CalendarSyncs start at once, at most
   ``max_concurrent_passes`` passes run together, the others queue (no thundering herd).
+- Token Secrets labelled for calsync come from the Secrets index kopf keeps, never from a
+  read: 1,000 CalendarSyncs starting would otherwise GET 3,000 Secrets kopf has just listed.
 - Nothing in kopf holds a push back (no time-based event batching).
 """
 
@@ -15,13 +17,24 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from operator_harness import NAMESPACE, PERSONAL, WORK, World, eventually, ready, source_status
+from operator_harness import (
+    NAMESPACE,
+    PERSONAL,
+    WORK,
+    World,
+    condition,
+    eventually,
+    ready,
+    request_sync,
+    source_status,
+)
 from prometheus_client import REGISTRY
 
 from calsync_operator.controller import sync_pass
 from calsync_operator.controller.handlers import resource, worker
 from calsync_operator.controller.rules.outcomes import PassResult
 from calsync_operator.controller.runner import kopf_settings
+from calsync_operator.kube.client import KubeApi, SecretData
 from calsync_operator.settings import OperatorSettings
 
 
@@ -53,6 +66,56 @@ def test_restart_resumes_each_source_with_one_incremental_list(world: World) -> 
     assert lists("filtered") == filtered + 1
     titles = sorted(c["summary"] for c in world.copies())
     assert titles == ["[home] Dentist", "[home] Lunch", "[work] Standup"]
+
+
+@pytest.fixture
+def secret_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Secrets the operator read from the API server (the real read, counted)."""
+    reads: list[str] = []
+    real = KubeApi.read_secret
+
+    async def counted(self: KubeApi, namespace: str, name: str) -> SecretData | None:
+        reads.append(name)
+        return await real(self, namespace, name)
+
+    monkeypatch.setattr(KubeApi, "read_secret", counted)
+    return reads
+
+
+def test_labelled_token_secrets_come_from_the_index_without_reads(
+    world: World, secret_reads: list[str]
+) -> None:
+    world.add_event(PERSONAL, "rt-personal", "Dentist", day=2)
+    with world.operator():
+        world.apply_example()
+        world.wait(lambda o: ready(o) and len(world.copies()) == 1)
+        # `calsync auth` again after Google revoked the old token: the index carries the new one.
+        world.emulator.revoke_refresh_token("rt-work")
+        world.emulator.expire_access_tokens()
+        world.token_secret("work-token", "rt-work-renewed")
+        stamp = request_sync(world)
+        obj = world.wait(lambda o: o["status"].get("lastHandledRequestAt") == stamp)
+    assert ready(obj)
+    assert condition(obj, "Authenticated")["status"] == "True"
+    with world.operator():  # a restart: resumed from the index too
+        stamp = request_sync(world)
+        world.wait(lambda o: o["status"].get("lastHandledRequestAt") == stamp and ready(o))
+    assert secret_reads == []
+
+
+def test_an_unlabelled_token_secret_is_read_from_the_api_server(
+    world: World, secret_reads: list[str]
+) -> None:
+    world.apply_example()
+    secret = world.kube.get("Secret", "work-token", namespace=NAMESPACE)
+    world.kube.delete("Secret", "work-token", namespace=NAMESPACE)
+    world.kube.create(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "work-token"}, "data": secret["data"]},
+        namespace=NAMESPACE,
+    )
+    with world.operator():
+        world.wait(ready)
+    assert secret_reads == ["work-token"]
 
 
 @pytest.fixture

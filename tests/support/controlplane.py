@@ -220,6 +220,8 @@ class ControlPlane:
             "--service-cluster-ip-range=10.0.0.0/24",
             "--authorization-mode=RBAC",
             "--endpoint-reconciler-type=none",
+            # A debugging aid, e.g. an audit log: "--audit-policy-file=… --audit-log-path=…"
+            *os.environ.get("CALSYNC_TEST_APISERVER_ARGS", "").split(),
         ])  # fmt: skip
         self.server = f"https://127.0.0.1:{api_port}"
         self._wait_ready()

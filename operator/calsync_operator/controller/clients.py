@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calsync_operator.api.conditions import AuthenticatedReason
@@ -23,9 +24,12 @@ from calsync_operator.api.spec import SecretRef
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.credentials import ManagedCredentials, TokenJsonInvalid
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kube.client import KubeApi, KubeError
+from calsync_operator.kube.client import KubeApi, KubeError, SecretData
 
 logger = logging.getLogger(__name__)
+
+# (namespace, Secret name) → the Secret as the Secrets index holds it (None: not indexed).
+SecretLookup = Callable[[str, str], SecretData | None]
 
 TESTING_APP_NOTE = (
     'If the OAuth consent screen of your Google Cloud project is in "Testing", refresh tokens die '
@@ -86,23 +90,23 @@ class ClientCache:
         ref: SecretRef,
         google: GoogleSettings,
         *,
-        indexed_version: str | None,
+        indexed: SecretData | None,
         reread: bool,
     ) -> GoogleCalendarClient:
-        """The client for ``ref``, reading the Secret when it may have changed; a
+        """The client for ``ref``, built again when the Secret may have changed; a
         ``CredentialProblem`` when the Secret yields none or Google refused its token.
 
-        ``reread`` asks to read it again (the poll, a resume, a spec change) unless the Secrets
-        index watches it: then its indexed version is current, and an unchanged version needs
-        no read (1,000 CalendarSyncs polling would otherwise read 3,000 Secrets per interval).
+        ``indexed``: the Secret as the Secrets index holds it — current, so it is used as it is
+        (no Kubernetes read). Otherwise (an unlabelled Secret) ``reread`` asks to read it again
+        (the poll, a resume, a spec change).
         """
         entry = self.entries.get((ref.name, ref.key))
-        watched = indexed_version is not None
-        if entry is not None and (watched or not reread) and not self.stale(ref, indexed_version):
+        indexed_version = indexed.resource_version if indexed is not None else None
+        if entry is not None and (indexed or not reread) and not self.stale(ref, indexed_version):
             if entry.client.credentials.refused:
                 raise auth_expired_problem(ref, namespace)
             return entry.client
-        secret = await kube.read_secret(namespace, ref.name)
+        secret = indexed if indexed is not None else await kube.read_secret(namespace, ref.name)
         if secret is None:
             raise CredentialProblem(
                 AuthenticatedReason.SECRET_MISSING,

@@ -21,10 +21,10 @@ from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
 from calsync_operator.api.status import SourceStatus
 from calsync_operator.api.times import try_parse_time
 from calsync_operator.controller.channel_step import ChannelStepResult, reconcile_channels, stop_channels
-from calsync_operator.controller.clients import CredentialProblem, auth_expired_problem
+from calsync_operator.controller.clients import CredentialProblem, SecretLookup, auth_expired_problem
 from calsync_operator.controller.memory import OperatorContext, ResourceMemory
 from calsync_operator.controller.rules.outcomes import SourceOutcome, StepKind
-from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
+from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.sync.engine import SyncOutcome, TargetUnreadable, sync_source
 from calsync_operator.sync.port import AuthExpired, CalendarNotFound, GoogleError, QuotaExhausted
@@ -41,7 +41,7 @@ class PassScope:
     obj: ObjectRef
     spec: CalendarSyncSpec
     request: PassRequest
-    secret_version: SecretVersion
+    secret_lookup: SecretLookup
     now: datetime
 
     async def client(self, ref: SecretRef) -> GoogleCalendarClient | CredentialProblem:
@@ -52,7 +52,7 @@ class PassScope:
                 self.obj.namespace,
                 ref,
                 self.ctx.settings.google,
-                indexed_version=self.secret_version(self.obj.namespace, ref.name),
+                indexed=self.secret_lookup(self.obj.namespace, ref.name),
                 reread=self.request.reread_secrets,
             )
         except CredentialProblem as problem:

@@ -32,7 +32,7 @@ from calsync_operator.api.conditions import ConditionType, ReadyReason, failing,
 from calsync_operator.api.names import CONFIRM_DELETE_ANNOTATION
 from calsync_operator.api.spec import CalendarSyncSpec, Delivery, Source
 from calsync_operator.api.status import SourceStatus, sources_by_key
-from calsync_operator.controller.clients import CredentialProblem
+from calsync_operator.controller.clients import CredentialProblem, SecretLookup
 from calsync_operator.controller.memory import OperatorContext, ResourceMemory
 from calsync_operator.controller.rules.notices import (
     EVENT_DELETES_CONFIRMED,
@@ -41,7 +41,7 @@ from calsync_operator.controller.rules.notices import (
     condition_notices,
 )
 from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome
-from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest, SecretVersion
+from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
 from calsync_operator.controller.rules.readiness import Problems, Situation, decide_conditions
 from calsync_operator.controller.rules.status import (
     build_status,
@@ -63,13 +63,13 @@ async def run_pass(
     obj: ObjectRef,
     spec: CalendarSyncSpec,
     request: PassRequest,
-    secret_version: SecretVersion,
+    secret_lookup: SecretLookup,
     *,
     retry_here: bool,
 ) -> PassResult:
     """Run the pass; raises nothing for Google or credential trouble (it lands in status).
     ``retry_here``: failed sources get a deadline in memory (the worker's passes)."""
-    scope = PassScope(ctx, mem, obj, spec, request, secret_version, ctx.now())
+    scope = PassScope(ctx, mem, obj, spec, request, secret_lookup, ctx.now())
     before = mem.current_status(obj.status)
     recorded = sources_by_key(before)
     # A restarted operator first re-learns every source.

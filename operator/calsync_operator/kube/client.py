@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,11 @@ class SecretData:
 
     def __repr__(self) -> str:  # never print values
         return f"SecretData({self.namespace}/{self.name}, keys={sorted(self.data)})"
+
+
+def decode_secret_data(data: Mapping[str, Any] | None) -> dict[str, str]:
+    """A Secret's ``data`` (base64 values) as text."""
+    return {key: base64.b64decode(value).decode("utf-8", "replace") for key, value in (data or {}).items()}
 
 
 def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
@@ -173,11 +179,7 @@ class KubeApi:
             if exc.status in (403, 404):
                 return None
             raise KubeError(f'Cannot read Secret "{name}" in namespace {namespace}: {_reason(exc)}') from None
-        data = {
-            key: base64.b64decode(value).decode("utf-8", "replace")
-            for key, value in (secret.data or {}).items()
-        }
-        return SecretData(namespace, name, _version(secret), data)
+        return SecretData(namespace, name, _version(secret), decode_secret_data(secret.data))
 
     async def write_secret_key(self, namespace: str, name: str, key: str, value: str) -> str:
         """Replace one key of a Secret (a rotated refresh token goes back where it came from);

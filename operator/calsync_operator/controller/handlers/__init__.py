@@ -44,7 +44,7 @@ def build_registry(
             return connection_info(configuration)
 
     part_of = {PART_OF_LABEL: PART_OF_VALUE}
-    kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.secret_versions)
+    kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.token_secrets)
     mine = shard or Shard()
     owned = sharding.owned_filter(mine)
     kopf.on.create(*cr, when=owned, registry=registry)(resource.reconcile)
@@ -52,9 +52,9 @@ def build_registry(
     kopf.on.update(*cr, field="spec", when=owned, registry=registry)(resource.reconcile)
     kopf.on.event(*cr, when=owned, registry=registry)(resource.wake)
     kopf.on.delete(*cr, retries=resource.DELETE_RETRIES, when=owned, registry=registry)(resource.delete)
-    kopf.daemon(
-        *cr, cancellation_backoff=worker.CANCELLATION_BACKOFF, when=owned, registry=registry
-    )(worker.sync_worker)
+    kopf.daemon(*cr, cancellation_backoff=worker.CANCELLATION_BACKOFF, when=owned, registry=registry)(
+        worker.sync_worker
+    )
     if mine.count > 1:
         standby = sharding.standby_filter(mine)
         kopf.on.delete(*cr, when=standby, registry=registry)(sharding.standby_delete(mine))

@@ -29,6 +29,7 @@ from calsync_operator.controller.memory import (
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
 from calsync_operator.controller.rules.triggers import Observed, next_deadline, next_request
 from calsync_operator.controller.sync_pass import run_pass
+from calsync_operator.kube.client import SecretData
 
 # On deletion or shutdown the worker gets this long to finish its pass before kopf cancels it
 # (then the sync thread stops after its current batch: see source_step).
@@ -42,7 +43,7 @@ async def sync_worker(
     namespace: str | None,
     memo: kopf.Memo,
     stopped: kopf.DaemonStopped,
-    secret_versions: kopf.Index[tuple[str, str], str] | None = None,  # kopf passes the index
+    token_secrets: kopf.Index[tuple[str, str], SecretData] | None = None,  # kopf passes the index
     **_: Any,
 ) -> None:
     ctx, mem = operator_context(memo), resource_memory(memo)
@@ -67,7 +68,7 @@ async def sync_worker(
             ran = (
                 parsed is not None
                 and mem.full_pass_done
-                and await _pass_if_due(ctx, mem, body, name, namespace, secret_versions)
+                and await _pass_if_due(ctx, mem, body, name, namespace, token_secrets)
             )
             if not ran:
                 await _sleep(ctx, mem, stopped, parsed, body.status)
@@ -81,7 +82,7 @@ async def _pass_if_due(
     body: kopf.Body,
     name: str,
     namespace: str,
-    secret_versions: kopf.Index[tuple[str, str], str] | None,
+    token_secrets: kopf.Index[tuple[str, str], SecretData] | None,
 ) -> bool:
     """Run the pending pass, if any; True when one ran."""
     async with mem.lock:
@@ -106,7 +107,7 @@ async def _pass_if_due(
             if request is None:
                 return False
             mem.secrets_changed = False
-            lookup = index_lookup(secret_versions)
+            lookup = index_lookup(token_secrets)
             result = await run_pass(ctx, mem, obj, parsed, request, lookup, retry_here=True)
         if result.conflict:
             mem.wake.set()  # another replica's newer status is in memory: look again from it

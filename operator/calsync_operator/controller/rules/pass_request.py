@@ -6,15 +6,12 @@ pass modules (which act on it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only names the body's type: the pure core (triggers) must not load kopf
     import kopf
-
-# (namespace, Secret name) → the Secret's resourceVersion per the Secrets index (None: unknown).
-SecretVersion = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
