@@ -45,20 +45,17 @@ from typing import Any
 
 from calsync_operator.api.names import GROUP, VERSION
 from parts import (
-    CALSYNC,
-    QUIET,
     Cluster,
     Emulator,
     Operator,
     Process,
     cpu_seconds,
-    free_port,
-    http_ok,
     inserts,
     kubeconfig_for_bench,
     load_average,
     ready,
     rss_mb,
+    spawn_operator,
     start_emulator,
     start_operator,
     start_webhook,
@@ -66,9 +63,6 @@ from parts import (
     write_all,
 )
 from support.shard_ledger import StatusWriteLedger
-
-# The bench's webhook listens on http://127.0.0.1 (Google itself pushes only to https).
-LOOPBACK_PUSH = {"CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "true"}
 
 
 def source_calendar(tag: str, n: int) -> str:
@@ -146,31 +140,13 @@ class World:
         spawned first, then waited for together (a loaded box takes a while to list)."""
         started = []
         for shard in range(shards):
-            health, metrics = free_port(), free_port()
-            env = {
-                **QUIET,
-                "CALSYNC_GOOGLE_API_ROOT": self.emulator.root,
-                "CALSYNC_GOOGLE_TOKEN_URI": f"{self.emulator.root}token",
-                "CALSYNC_WEBHOOK_URL": self.webhook_url,
-                "CALSYNC_HEALTH_PORT": str(health),
-                "CALSYNC_METRICS_PORT": str(metrics),
-                "CALSYNC_SHARD": str(shard),
-                "CALSYNC_SHARDS": str(shards),
-                **LOOPBACK_PUSH,
-            }
-            args = [*CALSYNC, "operator", "-n", self.cluster.namespace, "--kubeconfig", self.kubeconfig]
-            process = Process.spawn("operator", args, env, self.folder)
-            base = "http://127.0.0.1"
-            operator = Operator(process, f"{base}:{metrics}/metrics", f"{base}:{health}/healthz")
+            env = {"CALSYNC_SHARD": str(shard), "CALSYNC_SHARDS": str(shards)}
+            operator = spawn_operator(
+                self.kubeconfig, self.cluster.namespace, self.emulator, self.webhook_url, self.folder, env
+            )
             self.operators.append((shard, shards, operator))
             started.append(operator)
-
-        def healthy() -> bool:
-            for operator in started:
-                operator.process.check_alive()
-            return all(http_ok(operator.health_url) for operator in started)
-
-        wait_until(healthy, 600, f"{shards} new operators")
+        wait_until(lambda: all([op.alive_and_healthy() for op in started]), 600, f"{shards} new operators")
         return started
 
     def edit(self, numbers: list[int]) -> None:
