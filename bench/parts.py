@@ -204,6 +204,11 @@ class Operator:
     metrics_url: str
     health_url: str
 
+    def alive_and_healthy(self) -> bool:
+        """``/healthz`` answers; raises with the log's tail when the process has exited."""
+        self.process.check_alive()
+        return http_ok(self.health_url)
+
     def metric(self, name: str, **labels: str) -> float:
         """The sum of the samples of ``name`` whose labels include ``labels``."""
         with urllib.request.urlopen(self.metrics_url, timeout=10) as answer:
@@ -219,6 +224,15 @@ class Operator:
 def start_operator(
     kubeconfig: str, namespace: str, emulator: Emulator, webhook_url: str, folder: Path, env: dict[str, str]
 ) -> Operator:
+    operator = spawn_operator(kubeconfig, namespace, emulator, webhook_url, folder, env)
+    wait_until(lambda: operator.alive_and_healthy(), 60, "the operator")
+    return operator
+
+
+def spawn_operator(
+    kubeconfig: str, namespace: str, emulator: Emulator, webhook_url: str, folder: Path, env: dict[str, str]
+) -> Operator:
+    """``calsync operator`` against the emulator and the webhook, not yet waited for."""
     health, metrics = free_port(), free_port()
     environment = {
         **QUIET,
@@ -232,9 +246,7 @@ def start_operator(
     }
     args = [*CALSYNC, "operator", "-n", namespace, "--kubeconfig", kubeconfig]
     process = Process.spawn("operator", args, environment, folder)
-    operator = Operator(process, f"http://127.0.0.1:{metrics}/metrics", f"http://127.0.0.1:{health}/healthz")
-    wait_until(lambda: (process.check_alive(), http_ok(operator.health_url))[1], 60, "the operator")
-    return operator
+    return Operator(process, f"http://127.0.0.1:{metrics}/metrics", f"http://127.0.0.1:{health}/healthz")
 
 
 @dataclass

@@ -9,19 +9,22 @@ new events inserted through the Google API, so they reach the operators by push.
    their own; CalendarSyncs per second reaching Ready at start.
 1. ``split``: S operators (``--shard i --shards S``), N CalendarSyncs; the Ready rate; one edit
    per source; then, per process, the CalendarSyncs it owns, its status writes and Google
-   calls. Exactly one shard served each CalendarSync when every status the API server ever
-   showed (a watch, the ledger) carries its owner's ``status.shard`` and the per-process
-   status write counts add up to the sum of ``status.revision``.
+   calls. Exactly one shard served each CalendarSync when every status write (a watch, the
+   ledger: ``tests/support/shard_ledger.py``) carries its owner's ``status.shard`` and the
+   per-process status write counts add up to the sum of ``status.revision``.
 2. ``failover``: a stream of edits; SIGKILL shard 1, start it again; the stream ends; then
    0 lost (every source event has its copy), 0 duplicated (no second copy), every CR Ready.
 3. ``reshard``: a stream of edits; S+1 new operators (``--shards S+1``) start while the S old
-   ones still run (overlap), then the old ones stop; the stream ends; lost, duplicated, and
-   every CalendarSync's ``status.shard`` is its new owner.
+   ones still run (overlap), then the old ones stop; the stream ends; lost and duplicated.
+   Then how many ``status.shard`` still name an old replica (the overlap's last write was
+   its: the label stays until the new owner's next pass writes); one more edit per source,
+   and every CalendarSync must be written again, by its new owner only, and name it.
 
     python bench/shards.py [N] [--shards 3] [--rate 20] [--no-baseline]
 
 The last line is ``crs= shards= ready_per_s_1= ready_per_s= owners_ok= failover_lost=
-failover_dup= reshard_lost= reshard_dup= reshard_owned_ok= conflicts= load=``.
+failover_dup= reshard_lost= reshard_dup= reshard_owned_ok= stale_after_overlap= conflicts=
+load=``.
 """
 
 from __future__ import annotations
@@ -35,39 +38,31 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, watch
-from urllib3.exceptions import ProtocolError
-
-from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.api.names import GROUP, VERSION
 from parts import (
-    CALSYNC,
-    QUIET,
     Cluster,
     Emulator,
     Operator,
     Process,
-    free_port,
-    http_ok,
+    cpu_seconds,
     inserts,
     kubeconfig_for_bench,
     load_average,
     ready,
     rss_mb,
+    spawn_operator,
     start_emulator,
     start_operator,
     start_webhook,
     wait_until,
     write_all,
 )
-
-# The bench's webhook listens on http://127.0.0.1 (Google itself pushes only to https).
-LOOPBACK_PUSH = {"CALSYNC_WEBHOOK_INSECURE_LOOPBACK": "true"}
+from support.shard_ledger import StatusWriteLedger
 
 
 def source_calendar(tag: str, n: int) -> str:
@@ -116,50 +111,6 @@ def secret(name: str) -> dict[str, Any]:
     return {"secretRef": {"name": name}}
 
 
-class Ledger:
-    """Every ``status.shard`` each CalendarSync's status carried from now on, from a watch that
-    starts at the current version (the statuses already there are not counted) and re-watches
-    from the last version seen when a loaded API server's watch cache lags."""
-
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
-        self.writers: dict[str, set[str]] = defaultdict(set)
-        self.api, self.namespace = api, namespace
-        self._watch, self._stopped = watch.Watch(), threading.Event()
-        custom = client.CustomObjectsApi(api)
-        listing = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
-        self._start_version = str(listing["metadata"]["resourceVersion"])
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def reset(self) -> None:
-        self.writers.clear()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._watch.stop()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        custom, version = client.CustomObjectsApi(self.api), self._start_version
-        while not self._stopped.is_set():
-            with contextlib.suppress(ProtocolError, client.ApiException):
-                for event in self._watch.stream(
-                    custom.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    self.namespace,
-                    PLURAL,
-                    resource_version=version,
-                    timeout_seconds=900,
-                ):
-                    obj = event["object"]
-                    version = obj["metadata"]["resourceVersion"]
-                    shard = (obj.get("status") or {}).get("shard")
-                    if shard:
-                        self.writers[obj["metadata"]["name"]].add(str(shard))
-            time.sleep(0.2)
-
-
 @dataclass
 class World:
     kubeconfig: str
@@ -189,31 +140,13 @@ class World:
         spawned first, then waited for together (a loaded box takes a while to list)."""
         started = []
         for shard in range(shards):
-            health, metrics = free_port(), free_port()
-            env = {
-                **QUIET,
-                "CALSYNC_GOOGLE_API_ROOT": self.emulator.root,
-                "CALSYNC_GOOGLE_TOKEN_URI": f"{self.emulator.root}token",
-                "CALSYNC_WEBHOOK_URL": self.webhook_url,
-                "CALSYNC_HEALTH_PORT": str(health),
-                "CALSYNC_METRICS_PORT": str(metrics),
-                "CALSYNC_SHARD": str(shard),
-                "CALSYNC_SHARDS": str(shards),
-                **LOOPBACK_PUSH,
-            }
-            args = [*CALSYNC, "operator", "-n", self.cluster.namespace, "--kubeconfig", self.kubeconfig]
-            process = Process.spawn("operator", args, env, self.folder)
-            base = "http://127.0.0.1"
-            operator = Operator(process, f"{base}:{metrics}/metrics", f"{base}:{health}/healthz")
+            env = {"CALSYNC_SHARD": str(shard), "CALSYNC_SHARDS": str(shards)}
+            operator = spawn_operator(
+                self.kubeconfig, self.cluster.namespace, self.emulator, self.webhook_url, self.folder, env
+            )
             self.operators.append((shard, shards, operator))
             started.append(operator)
-
-        def healthy() -> bool:
-            for operator in started:
-                operator.process.check_alive()
-            return all(http_ok(operator.health_url) for operator in started)
-
-        wait_until(healthy, 600, f"{shards} new operators")
+        wait_until(lambda: all([op.alive_and_healthy() for op in started]), 600, f"{shards} new operators")
         return started
 
     def edit(self, numbers: list[int]) -> None:
@@ -315,13 +248,13 @@ def baseline(kubeconfig: str, count: int, folder: Path, emulator: Emulator) -> f
 
 
 def split(world: World, shards: int) -> dict[str, Any]:
-    ledger = Ledger(world.cluster.api, world.cluster.namespace)
-    for shard in range(shards):
-        world.start(shard, shards)
-    rate = ready_rate(world)
-    world.edit(list(range(world.count)))
-    wait_until(world.settled, 900, "every edit copied", every=2.0)
-    objects = world.objects()
+    with StatusWriteLedger(world.cluster.api, world.cluster.namespace) as ledger:
+        for shard in range(shards):
+            world.start(shard, shards)
+        rate = ready_rate(world)
+        world.edit(list(range(world.count)))
+        wait_until(world.settled, 900, "every edit copied", every=2.0)
+        objects = world.objects()
     namespace = world.cluster.namespace
     owners = {n: shard_of(namespace, n, shards) for n in range(world.count)}
     ledger_ok = all(ledger.writers[f"cs-{n}"] == {f"{owners[n]}/{shards}"} for n in range(world.count))
@@ -339,7 +272,6 @@ def split(world: World, shards: int) -> dict[str, Any]:
         )
     revisions = sum(int(o["status"].get("revision", 0)) for o in objects.values())
     writes = sum(p["status_writes"] for p in per_shard)
-    ledger.stop()
     print(f"split: {shards} shards, {world.count} CRs, {rate:.1f} CRs/s to Ready; ledger ok: {ledger_ok}; "
           f"status writes {writes:.0f} = revisions {revisions}: {writes == revisions}")
     for item in per_shard:
@@ -349,11 +281,6 @@ def split(world: World, shards: int) -> dict[str, Any]:
         p["google_calls"] == 0 and p["status_writes"] == 0 for p in per_shard if not p["owned"]
     )
     return {"ready_per_s": rate, "owners_ok": ledger_ok and writes == revisions and calls_ok}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0
 
 
 def failover(world: World, shards: int, rate: float) -> dict[str, Any]:
@@ -380,28 +307,35 @@ def reshard(world: World, shards: int, rate: float) -> dict[str, Any]:
             operator.process.stop()
         time.sleep(3)
     wait_until(world.settled, 900, "every edit copied after the reshard", every=2.0)
-    ledger = Ledger(world.cluster.api, world.cluster.namespace)
-    world.edit(list(range(world.count)))  # after the reshard: only new owners may write
-    wait_until(world.settled, 900, "the last round copied", every=2.0)
-    time.sleep(2)
-    ledger.stop()
-    lost, duplicated = world.lost_and_duplicated()
-    namespace, objects = world.cluster.namespace, world.objects()
+    namespace = world.cluster.namespace
     expected = {f"cs-{n}": f"{shard_of(namespace, n, shards + 1)}/{shards + 1}" for n in range(world.count)}
-    owned_ok = all(objects[name]["status"]["shard"] == label for name, label in expected.items()) and all(
-        ledger.writers[name] <= {label} for name, label in expected.items()
-    )
+    # The overlap's last write may be an old replica's: its label stays until the owner writes.
+    stale = sum(1 for name, obj in world.objects().items() if obj["status"].get("shard") != expected[name])
+    with StatusWriteLedger(world.cluster.api, namespace) as ledger:
+        world.edit(list(range(world.count)))  # after the reshard: only new owners may write
+        wait_until(
+            lambda: world.settled() and all(ledger.writes[name] for name in expected),
+            900,
+            "the last round copied and every status written again",
+            every=2.0,
+        )
+    lost, duplicated = world.lost_and_duplicated()
+    objects = world.objects()
+    owned_ok = True
     for name, label in expected.items():
         found, seen = objects[name]["status"]["shard"], sorted(ledger.writers[name])
-        if found != label or not set(seen) <= {label}:
-            print(f"  {name}: owner {label}, status.shard {found}, written after the reshard by {seen}")
+        if found != label or seen != [label]:
+            owned_ok = False
+            print(f"  {name}: owner {label}, status.shard {found}, status writes after the reshard by {seen}")
     conflicts = sum(op.metric("calsync_status_writes_total", result="conflict") for op in new)
     print(f"reshard {shards}->{shards + 1} with overlap: lost {lost}, duplicated {duplicated}, "
-          f"each owned by its new shard: {owned_ok}, status write conflicts {conflicts:.0f}")
+          f"status.shard of an old replica when the overlap ended: {stale}, "
+          f"each written by its new shard only: {owned_ok}, status write conflicts {conflicts:.0f}")
     return {
         "reshard_lost": lost,
         "reshard_dup": duplicated,
         "reshard_owned_ok": owned_ok,
+        "stale_after_overlap": stale,
         "conflicts": conflicts,
     }
 
@@ -441,6 +375,7 @@ def main() -> None:
         f"owners_ok={figures['owners_ok']} failover_lost={figures['failover_lost']} "
         f"failover_dup={figures['failover_dup']} reshard_lost={figures['reshard_lost']} "
         f"reshard_dup={figures['reshard_dup']} reshard_owned_ok={figures['reshard_owned_ok']} "
+        f"stale_after_overlap={figures['stale_after_overlap']} "
         f"conflicts={figures['conflicts']:.0f} load={load_average().replace(' ', '/')}"
     )
 

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from calsync_operator.controller.rules.shard import Shard, shard_key, shard_of
-from calsync_operator.controller.rules.status import REVISION, guarded_status_write, same_status
+from calsync_operator.controller.rules.status import (
+    REVISION,
+    guarded_status_write,
+    same_status,
+    status_to_start_from,
+)
 from calsync_operator.settings import OperatorSettings, SettingsError
 
 
@@ -127,6 +132,22 @@ def test_a_status_is_the_same_write_only_with_the_same_revision_and_fields() -> 
     assert same_status({}, None)
     assert not same_status({**STATUS, REVISION: 3}, {**STATUS, REVISION: 4})
     assert not same_status(STATUS, {**STATUS, "shard": "2/3"})
+
+
+def test_a_pass_starts_from_its_own_last_write_unless_another_replica_wrote_since() -> None:
+    ours = {**STATUS, "shard": "1/4", REVISION: 7}
+    assert status_to_start_from(None, STATUS) == STATUS  # nothing written yet: the watch
+    assert status_to_start_from(ours, {**STATUS, REVISION: 6}) == ours  # the watch lags behind
+    assert status_to_start_from(ours, {**STATUS, "shard": "1/4", REVISION: 7}) == ours
+    theirs = {**STATUS, "shard": "2/3", REVISION: 8}  # a replica of the old generation wrote last
+    assert status_to_start_from(ours, theirs) == theirs
+    assert status_to_start_from(ours, {**STATUS, REVISION: True}) == ours  # not a revision
+    # From the other replica's status, the owner's next pass has something to write: its shard.
+    write = guarded_status_write(status_to_start_from(ours, theirs), {**STATUS, "shard": "1/4"}, "9")
+    assert write.operations[0] == {"op": "test", "path": "/status/revision", "value": 8}
+    assert write.status == {**STATUS, "shard": "1/4", REVISION: 9}
+    # From its own last write it would have nothing to write (the idle pass of the bug).
+    assert guarded_status_write(ours, {**STATUS, "shard": "1/4"}, "9").operations == []
 
 
 def test_the_command_line_flags_win_over_the_environment(

@@ -4,8 +4,8 @@ the CalendarSyncs they share, and what each process did (its own /metrics).
 Every operator is a separate process, as in a StatefulSet, so its Prometheus counters are its
 own: status writes and Google calls are counted per shard. The webhook runs in the test's
 process (``WebhookThread``) and Google is the shipped emulator, so edits flow by push.
-``ShardLedger`` watches the CalendarSyncs and records every ``status.shard`` a status write
-left, which proves that no other shard ever wrote a CalendarSync's status.
+``support.shard_ledger.StatusWriteLedger`` records which shard made every status write, which
+proves that no other shard ever wrote a CalendarSync's status.
 """
 
 from __future__ import annotations
@@ -15,21 +15,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, watch
-from kubernetes.client.exceptions import ApiException
+from kubernetes import client
 from operator_endpoints import free_port
 from operator_harness import add_event_via_google, condition
 from prometheus_client.parser import text_string_to_metric_families
-from urllib3.exceptions import ProtocolError
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
 from calsync_operator.emulator import EmulatorServer
@@ -221,53 +216,3 @@ def manifest(n: int) -> dict[str, Any]:
 
 def secret_ref(name: str) -> dict[str, Any]:
     return {"secretRef": {"name": name}}
-
-
-class ShardLedger:
-    """Every ``status.shard`` each CalendarSync's status carried, from a watch of the namespace.
-
-    On a loaded machine the API server's watch cache can lag: it then answers 504 ("Too large
-    resource version"); the ledger watches again from the last version it saw, missing nothing.
-    """
-
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
-        self.writers: dict[str, set[str]] = defaultdict(set)
-        self._api, self._namespace = api, namespace
-        self._watch = watch.Watch()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> ShardLedger:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopped.set()
-        self._watch.stop()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        custom = client.CustomObjectsApi(self._api)
-        version = ""
-        while not self._stopped.is_set():
-            try:
-                for event in self._watch.stream(
-                    custom.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    self._namespace,
-                    PLURAL,
-                    resource_version=version,
-                    timeout_seconds=600,
-                ):
-                    obj = event["object"]
-                    version = obj["metadata"]["resourceVersion"]
-                    shard = (obj.get("status") or {}).get("shard")
-                    if shard:
-                        self.writers[obj["metadata"]["name"]].add(str(shard))
-            except ApiException as exc:
-                if exc.status not in (500, 504):
-                    raise
-                time.sleep(0.5)
-            except ProtocolError:  # the stream was cut (by ``stop`` or the server): watch again
-                continue

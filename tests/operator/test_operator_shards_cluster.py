@@ -17,16 +17,20 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_endpoints import WebhookThread
-from shard_processes import ShardLedger, ShardWorld, manifest, until
+from operator_endpoints import WebhookThread, free_port
+from shard_processes import ShardWorld, manifest, until
 
 from calsync_operator.api.names import FINALIZER, GROUP, PLURAL, VERSION
 from calsync_operator.controller.rules.shard import shard_key, shard_of
 from calsync_operator.controller.rules.status import guarded_status_write
 from calsync_operator.emulator import EmulatorServer
+from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kube.client import KubeApi, StatusConflict
 from calsync_operator.kube.connect import load_configuration
+from calsync_operator.settings import OperatorSettings
 from support.cluster import TestCluster
+from support.operator_thread import start_operator_thread
+from support.shard_ledger import StatusWriteLedger
 
 pytestmark = pytest.mark.cluster
 
@@ -72,7 +76,7 @@ def settled(world: ShardWorld) -> bool:
 
 def test_each_calendarsync_is_served_by_exactly_one_shard(world: ShardWorld) -> None:
     count = 12
-    with ShardLedger(world.api, world.namespace) as ledger:
+    with StatusWriteLedger(world.api, world.namespace) as ledger:
         operators = [world.start_operator(shard, 3) for shard in range(3)]
         world.add_calendarsyncs(count)
         until(lambda: settled(world), what="every CalendarSync Ready with its copy")
@@ -206,3 +210,50 @@ def test_a_status_write_never_overwrites_a_newer_one(api: client.ApiClient, name
     with pytest.raises(StatusConflict):  # the old owner, still computing from revision 1
         asyncio.run(write({"shard": "0/2", "revision": 1}, {"shard": "0/2", "sourceCount": 1}, None))
     assert status() == {"shard": "1/3", "revision": 2}
+
+
+def test_the_owner_takes_back_a_status_last_written_by_a_replica_that_is_gone(
+    world: ShardWorld, kubeconfig: str
+) -> None:
+    """The last write of a reshard's overlap can be the old replica's (both served the same
+    push; the old one's pass finished last). After it stopped, the owner's next pass — here an
+    idle poll, which changes nothing else — must write ``status.shard`` again: a pass that diffed
+    against the owner's own last write found nothing to write, and ``status.shard`` named the
+    stopped replica until something changed (the ``lastSyncTime`` refresh, two poll intervals)."""
+    settings = OperatorSettings(
+        webhook_url=world.webhook_url,
+        webhook_insecure_loopback=True,  # the test's webhook is http on loopback
+        google=GoogleSettings(api_root=world.emulator.root_url, max_attempts=2),
+        poll_seconds_override=0.3,
+        health_port=free_port(),
+        metrics_port=free_port(),
+    )
+    configuration = load_configuration(kubeconfig)[0]
+    stop, started, thread = start_operator_thread(settings, configuration, world.namespace)
+    try:
+        assert started.wait(60)
+        world.add_calendarsyncs(1)
+        until(lambda: settled(world) and status_of(world)["shard"] == "0/1", what="cs-0 Ready, by 0/1")
+
+        # The old generation's last write, as a replica of 3 shards would have made it.
+        current = status_of(world)
+        kube = KubeApi(world.api)
+        write = guarded_status_write(current, {**current, "shard": "1/3"}, None)
+        asyncio.run(kube.write_status(world.namespace, "cs-0", write.operations))
+        lists = world.emulator.counters.calls("events.list")
+
+        def taken_back_or_many_polls() -> bool:  # many: the watch may lag on a loaded machine
+            polls = world.emulator.counters.calls("events.list") - lists
+            return status_of(world)["shard"] == "0/1" or polls >= 20
+
+        until(taken_back_or_many_polls, what="status.shard written again, or 20 more listings")
+        status = status_of(world)
+        assert status["shard"] == "0/1", status
+        assert status["revision"] > write.status["revision"]
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+def status_of(world: ShardWorld) -> dict[str, Any]:
+    return dict(world.objects()["cs-0"].get("status") or {})

@@ -33,6 +33,7 @@ from calsync_operator.controller.clients import ClientCache
 from calsync_operator.controller.rules.outcomes import TARGET_PROBLEM, PassResult, SourceOutcome, StepKind
 from calsync_operator.controller.rules.pass_request import PassRequest
 from calsync_operator.controller.rules.readiness import Problems
+from calsync_operator.controller.rules.status import status_to_start_from
 from calsync_operator.controller.rules.triggers import Signals
 from calsync_operator.kube.client import KubeApi
 from calsync_operator.mail import Mailer
@@ -109,12 +110,14 @@ class ResourceMemory:
     retry_at: dict[str, datetime] = field(default_factory=dict)  # source key → retry its sync then
     # The status this process last wrote (or re-read after a conflict): the watch may not have
     # delivered it yet, and only the operator writes status, so it is the best "before" for the
-    # next write; when another replica wrote meanwhile, the guarded write notices.
+    # next write unless the watch shows a higher revision (another replica wrote since); when
+    # another replica writes during a pass, the guarded write notices.
     known_status: dict[str, Any] | None = None
 
     def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The status to start from: what this process last wrote, else what the watch shows."""
-        return self.known_status if self.known_status is not None else watched
+        """The status to start from: what this process last wrote, unless the watch shows a
+        newer one (``rules.status.status_to_start_from``)."""
+        return status_to_start_from(self.known_status, watched)
 
     def apply_steps(
         self, sources: Sequence[Source], outcomes: Mapping[str, SourceOutcome], *, every_source: bool

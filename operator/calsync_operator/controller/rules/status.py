@@ -96,6 +96,22 @@ def guarded_status_write(
     return StatusWrite(operations, written)
 
 
+def status_to_start_from(known: Mapping[str, Any] | None, watched: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The status a pass starts from (and diffs against): ``known``, the one this replica last
+    wrote or re-read, because the watch may not show it yet — unless the watch shows a higher
+    ``status.revision``: another replica wrote since (a reshard's overlap), and its status is
+    the newer one. Diffing against the older one would make an idle pass write nothing and
+    leave the other replica's ``status.shard`` in place long after that replica stopped."""
+    if known is None:
+        return watched
+    return watched if _revision(watched) > _revision(known) else known
+
+
+def _revision(status: Mapping[str, Any]) -> int:
+    value = status.get(REVISION)
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
 def same_status(ours: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) -> bool:
     """Whether two statuses are the same write (same revision, same fields)."""
     return (ours or {}).get(REVISION) == (theirs or {}).get(REVISION) and not status_patch(ours, theirs or {})
