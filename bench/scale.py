@@ -272,9 +272,10 @@ def check_targets(world: World, title: str) -> None:
         raise RuntimeError(f"{len(missing)} copies lack the burst's title, e.g. {missing[:5]}")
 
 
-def restart(world: World, round_: int) -> tuple[float, float, float]:
+def restart(world: World, round_: int, profile: str | None = None) -> tuple[float, float, float]:
     """SIGKILL the operator, start a new one and burst at once: (seconds until every source was
-    resumed and all Ready, seconds until the burst reached every target, full listings)."""
+    resumed and all Ready, seconds until the burst reached every target, full listings);
+    ``profile``: py-spy the new operator, the webhook and the emulator into ``profile/restart``."""
     for operator in world.operators:
         world.stopped_operators_cpu += cpu_seconds(operator.process.pid)
         operator.process.stop(kill=True)
@@ -288,9 +289,11 @@ def restart(world: World, round_: int) -> tuple[float, float, float]:
     def resumed() -> bool:
         return world.metric("calsync_syncs_total") >= sources and all_ready(world)  # cheap first
 
-    wait_until(resumed, 600, "every source resumed", every=1.0)
-    ready_s = time.monotonic() - began
-    thread.join()
+    processes = [*(op.process for op in world.operators), world.webhook, world.emulator.process]
+    with profiled(processes, profile and f"{profile}/restart", world.cluster):
+        wait_until(resumed, 600, "every source resumed", every=1.0)
+        ready_s = time.monotonic() - began
+        thread.join()
     return ready_s, burst_result[0], world.metric("calsync_google_lists_total", kind="full")
 
 
@@ -321,7 +324,7 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         metavar="DIR",
-        help="py-spy the processes while they start and during the first burst, into DIR/start and DIR/burst",
+        help="py-spy the processes at start, first burst, restart (DIR/start, /burst, /restart)",
     )
     args = parser.parse_args()
     stop_on_sigterm()
@@ -346,7 +349,7 @@ def main() -> None:
         with profiled(processes, args.profile and f"{args.profile}/burst", world.cluster):
             burst_s = burst(world, 1)
         log.line(f"burst_s={burst_s:.1f}")
-        restart_ready_s, restart_burst_s, full_lists = restart(world, 2)
+        restart_ready_s, restart_burst_s, full_lists = restart(world, 2, args.profile)
         log.line(
             f"restart: ready_s={restart_ready_s:.1f} burst_s={restart_burst_s:.1f} "
             f"full_relists={full_lists:.0f} rss_mb={world.rss_mb():.0f}"

@@ -272,8 +272,10 @@ def split(world: World, shards: int) -> dict[str, Any]:
         )
     revisions = sum(int(o["status"].get("revision", 0)) for o in objects.values())
     writes = sum(p["status_writes"] for p in per_shard)
-    print(f"split: {shards} shards, {world.count} CRs, {rate:.1f} CRs/s to Ready; ledger ok: {ledger_ok}; "
-          f"status writes {writes:.0f} = revisions {revisions}: {writes == revisions}")
+    print(
+        f"split: {shards} shards, {world.count} CRs, {rate:.1f} CRs/s to Ready; ledger ok: {ledger_ok}; "
+        f"status writes {writes:.0f} = revisions {revisions}: {writes == revisions}"
+    )
     for item in per_shard:
         print("  " + json.dumps(item))
     busy = [p for p in per_shard if p["owned"]]
@@ -328,9 +330,11 @@ def reshard(world: World, shards: int, rate: float) -> dict[str, Any]:
             owned_ok = False
             print(f"  {name}: owner {label}, status.shard {found}, status writes after the reshard by {seen}")
     conflicts = sum(op.metric("calsync_status_writes_total", result="conflict") for op in new)
-    print(f"reshard {shards}->{shards + 1} with overlap: lost {lost}, duplicated {duplicated}, "
-          f"status.shard of an old replica when the overlap ended: {stale}, "
-          f"each written by its new shard only: {owned_ok}, status write conflicts {conflicts:.0f}")
+    print(
+        f"reshard {shards}->{shards + 1} with overlap: lost {lost}, duplicated {duplicated}, "
+        f"status.shard of an old replica when the overlap ended: {stale}, "
+        f"each written by its new shard only: {owned_ok}, status write conflicts {conflicts:.0f}"
+    )
     return {
         "reshard_lost": lost,
         "reshard_dup": duplicated,

@@ -76,8 +76,12 @@ def main() -> None:
         emulator.create_calendar(SOURCE, TARGET)
         source_client, target_client = client(emulator, "source"), client(emulator, "target")
         first = sync_source(
-            spec=spec, source=source, state=SourceStatus(SOURCE),
-            source_client=source_client, target_client=target_client, now=now,
+            spec=spec,
+            source=source,
+            state=SourceStatus(SOURCE),
+            source_client=source_client,
+            target_client=target_client,
+            now=now,
         )
         for event in source_events(args.events, now):
             emulator.state.store.insert_event(SOURCE, event)
@@ -85,8 +89,14 @@ def main() -> None:
 
         started = time.perf_counter()
         outcome = sync_source(
-            spec=spec, source=source, state=first.state, index=first.index,
-            source_client=source_client, target_client=target_client, now=now, batch_size=args.batch,
+            spec=spec,
+            source=source,
+            state=first.state,
+            index=first.index,
+            source_client=source_client,
+            target_client=target_client,
+            now=now,
+            batch_size=args.batch,
         )
         elapsed = time.perf_counter() - started
 
@@ -96,8 +106,10 @@ def main() -> None:
         http = after.http_round_trips - before.http_round_trips
 
     assert outcome.counts.created == args.events == len(copies), (outcome.counts, len(copies))
-    print(f"events={args.events} seconds={elapsed:.2f} calls={calls} http_requests={http} "
-          f"batches={after.batches - before.batches} created={outcome.counts.created}")
+    print(
+        f"events={args.events} seconds={elapsed:.2f} calls={calls} http_requests={http} "
+        f"batches={after.batches - before.batches} created={outcome.counts.created}"
+    )
     print(
         f"events_per_s={args.events / elapsed:.1f} google_calls_per_event={calls / args.events:.4f} "
         f"http_requests_per_event={http / args.events:.4f}"

@@ -49,6 +49,7 @@ def build_app(kind: str) -> Starlette:
     from starlette.routing import Route
 
     if kind == "bare":
+
         async def push(request: Request) -> Response:
             return PlainTextResponse("ok\n")
 
@@ -77,11 +78,16 @@ def build_app(kind: str) -> Starlette:
         sources = []
         for s in range(SOURCES_PER_CR):
             i = cr * SOURCES_PER_CR + s
-            channel = {"id": f"chan-{i:04d}", "resourceId": f"res-{i}", "expiration": "0",
-                       "tokenHash": token_hash(channel_token(i))}
+            channel = {
+                "id": f"chan-{i:04d}",
+                "resourceId": f"res-{i}",
+                "expiration": "0",
+                "tokenHash": token_hash(channel_token(i)),
+            }
             sources.append({"key": f"{i:010x}", "calendarId": f"cal{i}@example.com", "channel": channel})
-        objects.append({"metadata": {"namespace": "bench", "name": f"sync-{cr:03d}"},
-                        "status": {"sources": sources}})
+        objects.append(
+            {"metadata": {"namespace": "bench", "name": f"sync-{cr:03d}"}, "status": {"sources": sources}}
+        )
     index.replace(objects)
     # CALSYNC_COALESCE_WINDOW_MS applies, as in production (0: every push patches).
     return create_app(index=index, patcher=CountingPatcher(), settings=WebhookSettings.from_env())

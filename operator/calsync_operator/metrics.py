@@ -69,6 +69,7 @@ SHARD = Info("calsync_shard", "The shard this operator process serves: shard (0.
 def announce_shard(index: int, count: int) -> None:
     SHARD.info({"shard": str(index), "shards": str(count)})
 
+
 def track_channel_expiry(namespace: str, name: str, source: str, expiration: datetime | None) -> None:
     """Keep the expiry gauge of one source live: it is computed at every scrape, so it counts
     down between passes; a source without a channel (push off, suspended) has no series."""

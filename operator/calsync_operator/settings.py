@@ -220,4 +220,3 @@ def _shard(env: Environment) -> int:
         f"{ENV_SHARDS} is more than 1 but {ENV_SHARD} is unset and neither POD_NAME nor HOSTNAME "
         "ends in a StatefulSet ordinal (-0, -1, ...): set CALSYNC_SHARD or run in a StatefulSet"
     )
-

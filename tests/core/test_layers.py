@@ -133,9 +133,8 @@ def test_pure_module_reads_no_clock_and_touches_no_file(module: str) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
-            if (
-                isinstance(func, ast.Attribute)
-                and func.attr in FORBIDDEN_ATTRIBUTE_CALLS.get(_last_name(func.value), ())
+            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTE_CALLS.get(
+                _last_name(func.value), ()
             ):
                 found.append(f"line {node.lineno}: {_last_name(func.value)}.{func.attr}()")
             elif isinstance(func, ast.Name) and func.id in FORBIDDEN_NAME_CALLS:

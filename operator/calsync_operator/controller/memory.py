@@ -35,7 +35,7 @@ from calsync_operator.controller.rules.pass_request import PassRequest
 from calsync_operator.controller.rules.readiness import Problems
 from calsync_operator.controller.rules.status import status_to_start_from
 from calsync_operator.controller.rules.triggers import Signals
-from calsync_operator.kube.client import KubeApi
+from calsync_operator.kube.client import KubeApi, SecretData
 from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.copyindex import CopyIndex
@@ -49,24 +49,45 @@ SecretListener = Callable[[str, str], None]  # (Secret name, resourceVersion)
 
 @dataclass
 class SecretWatch:
-    """Which CalendarSync uses which Secret, so a Secret change reaches exactly those."""
+    """The token Secrets the watch has shown (``handlers/secrets.py``) and which CalendarSync
+    uses which, so a Secret change reaches exactly those (a lookup by Secret: 3,000 Secrets
+    listed at start-up must not each walk 1,000 CalendarSyncs)."""
 
+    _secrets: dict[tuple[str, str], SecretData] = field(default_factory=dict)
     _users: dict[tuple[str, str], tuple[frozenset[str], SecretListener]] = field(default_factory=dict)
+    _by_secret: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # → CalendarSync names
+
+    def lookup(self, namespace: str, name: str) -> SecretData | None:
+        """The Secret as last watched; None when the watch has not shown it (yet)."""
+        return self._secrets.get((namespace, name))
 
     def register(self, namespace: str, name: str, secrets: frozenset[str], listener: SecretListener) -> None:
+        self.unregister(namespace, name)
         self._users[(namespace, name)] = (secrets, listener)
+        for secret in secrets:
+            self._by_secret.setdefault((namespace, secret), set()).add(name)
 
     def unregister(self, namespace: str, name: str) -> None:
-        self._users.pop((namespace, name), None)
+        secrets, _listener = self._users.pop((namespace, name), (frozenset(), None))
+        for secret in secrets:
+            users = self._by_secret.get((namespace, secret))
+            if users is not None:
+                users.discard(name)
+                if not users:
+                    del self._by_secret[(namespace, secret)]
 
-    def changed(self, namespace: str, secret: str, version: str) -> int:
-        """Tell every CalendarSync in ``namespace`` that references ``secret``; how many."""
-        told = 0
-        for (cr_namespace, _name), (secrets, listener) in list(self._users.items()):
-            if cr_namespace == namespace and secret in secrets:
-                listener(secret, version)
-                told += 1
-        return told
+    def changed(self, secret: SecretData) -> int:
+        """Keep ``secret`` and tell every CalendarSync of its namespace that references it; how many."""
+        self._secrets[(secret.namespace, secret.name)] = secret
+        names = sorted(self._by_secret.get((secret.namespace, secret.name), ()))
+        for name in names:
+            _secrets, listener = self._users[(secret.namespace, name)]
+            listener(secret.name, secret.resource_version)
+        return len(names)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """A deleted Secret: the next pass that needs it reads it (and reports it missing)."""
+        self._secrets.pop((namespace, name), None)
 
 
 @dataclass

@@ -26,8 +26,6 @@ ENV_RATE_PER_MINUTE = "CALSYNC_RATE_PER_MINUTE"
 ENV_BATCH_SIZE = "CALSYNC_GOOGLE_BATCH_SIZE"
 
 
-
-
 @dataclass(frozen=True)
 class GoogleSettings:
     """How the adapter reaches Google. Build it with ``from_env()`` once at start-up."""

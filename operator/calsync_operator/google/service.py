@@ -58,4 +58,3 @@ def calendar_service(endpoint: str) -> CalendarService:
             )
             service = _services[endpoint] = CalendarService(resource.events(), resource.channels())
         return service
-

@@ -73,8 +73,6 @@ class Plan:
         return Plan(tuple(op for op in self.ops if not op.deletes_copy))
 
 
-
-
 def _latest(events: Iterable[Event]) -> list[Event]:
     """One entry per event id, the last one listed winning (incremental lists may repeat)."""
     by_id: dict[str, Event] = {}

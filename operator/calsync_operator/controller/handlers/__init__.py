@@ -44,7 +44,7 @@ def build_registry(
             return connection_info(configuration)
 
     part_of = {PART_OF_LABEL: PART_OF_VALUE}
-    kopf.index("", "v1", "secrets", labels=part_of, registry=registry)(secrets.token_secrets)
+    kopf.on.event("", "v1", "secrets", labels=part_of, registry=registry)(secrets.token_secret_event)
     mine = shard or Shard()
     owned = sharding.owned_filter(mine)
     kopf.on.create(*cr, when=owned, registry=registry)(resource.reconcile)

@@ -9,13 +9,11 @@ import kopf
 
 from calsync_operator import metrics
 from calsync_operator.api.spec import CalendarSyncSpec, SpecError, parse_spec
-from calsync_operator.controller.handlers.secrets import index_lookup
 from calsync_operator.controller.memory import operator_context, resource_memory
 from calsync_operator.controller.rules.pass_request import ObjectRef
 from calsync_operator.controller.rules.triggers import Observed, reconcile_request
 from calsync_operator.controller.sync_pass import report_invalid_spec, run_pass
 from calsync_operator.controller.teardown import tear_down
-from calsync_operator.kube.client import SecretData
 
 DELETE_RETRIES = 5
 CONFLICT_MESSAGE = "Another replica wrote the status meanwhile: syncing again from it"
@@ -28,7 +26,6 @@ async def reconcile(
     namespace: str | None,
     memo: kopf.Memo,
     reason: str,
-    token_secrets: kopf.Index[tuple[str, str], SecretData] | None = None,  # kopf passes the index
     old: Any = None,  # on a change: the previous spec (or body essence, for the resume handler)
     **_: Any,
 ) -> None:
@@ -47,7 +44,7 @@ async def reconcile(
         signals = mem.signals(current, ctx.now())
         observed = Observed(parsed, dict(body.meta.annotations), current)
         request = reconcile_request(observed, signals, reason=str(reason), generation=obj.generation)
-        result = await run_pass(ctx, mem, obj, parsed, request, index_lookup(token_secrets), retry_here=False)
+        result = await run_pass(ctx, mem, obj, parsed, request, ctx.secret_watch.lookup, retry_here=False)
     mem.wake.set()  # the worker re-checks: pushes may have arrived during this pass
     if result.conflict:
         # Another replica wrote a newer status (a reshard's overlap): pass again from it, so

@@ -19,7 +19,6 @@ from typing import Any
 import kopf
 
 from calsync_operator.api.spec import CalendarSyncSpec, SpecError, parse_spec
-from calsync_operator.controller.handlers.secrets import index_lookup
 from calsync_operator.controller.memory import (
     OperatorContext,
     ResourceMemory,
@@ -29,7 +28,6 @@ from calsync_operator.controller.memory import (
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
 from calsync_operator.controller.rules.triggers import Observed, next_deadline, next_request
 from calsync_operator.controller.sync_pass import run_pass
-from calsync_operator.kube.client import SecretData
 
 # On deletion or shutdown the worker gets this long to finish its pass before kopf cancels it
 # (then the sync thread stops after its current batch: see source_step).
@@ -43,7 +41,6 @@ async def sync_worker(
     namespace: str | None,
     memo: kopf.Memo,
     stopped: kopf.DaemonStopped,
-    token_secrets: kopf.Index[tuple[str, str], SecretData] | None = None,  # kopf passes the index
     **_: Any,
 ) -> None:
     ctx, mem = operator_context(memo), resource_memory(memo)
@@ -68,7 +65,7 @@ async def sync_worker(
             ran = (
                 parsed is not None
                 and mem.full_pass_done
-                and await _pass_if_due(ctx, mem, body, name, namespace, token_secrets)
+                and await _pass_if_due(ctx, mem, body, name, namespace)
             )
             if not ran:
                 await _sleep(ctx, mem, stopped, parsed, body.status)
@@ -82,7 +79,6 @@ async def _pass_if_due(
     body: kopf.Body,
     name: str,
     namespace: str,
-    token_secrets: kopf.Index[tuple[str, str], SecretData] | None,
 ) -> bool:
     """Run the pending pass, if any; True when one ran."""
     async with mem.lock:
@@ -107,7 +103,7 @@ async def _pass_if_due(
             if request is None:
                 return False
             mem.secrets_changed = False
-            lookup = index_lookup(token_secrets)
+            lookup = ctx.secret_watch.lookup
             result = await run_pass(ctx, mem, obj, parsed, request, lookup, retry_here=True)
         if result.conflict:
             mem.wake.set()  # another replica's newer status is in memory: look again from it
