@@ -47,7 +47,7 @@ def _contracts() -> list[dict[str, Any]]:
 # The direct children of calsync_operator outside the layers contract: flat helpers that any layer
 # may use, and the tools for tests and people (they import from the layers, never the other way).
 UNLAYERED = {
-    *("errors", "heartbeat", "logs", "mail", "metrics", "settings"),
+    *("errors", "heartbeat", "logs", "mail", "metrics", "process", "settings"),
     *("emulator", "kubeemu"),
 }
 

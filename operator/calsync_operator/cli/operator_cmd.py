@@ -45,10 +45,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from calsync_operator import process
     from calsync_operator.controller.runner import configure_logging, serve
     from calsync_operator.errors import CliError, SettingsError
     from calsync_operator.kube.connect import NoKubeConfig, load_configuration
     from calsync_operator.settings import OperatorSettings
+
+    process.limit_malloc_arenas()  # before any I/O thread exists
 
     try:
         settings = OperatorSettings.from_env(_shard_overrides(args))
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         configuration, _namespace = load_configuration(args.kubeconfig)
     except NoKubeConfig as exc:
         raise CliError(str(exc), hint="set KUBECONFIG or pass --kubeconfig") from None
+    process.freeze_imports()
     asyncio.run(serve(settings, configuration, namespaces=args.namespace))
     return 0
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import kopf
 
-from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source
+from calsync_operator.api.spec import CalendarSyncSpec, SecretRef, Source, parse_spec
 from calsync_operator.api.status import sources_by_key
 from calsync_operator.controller.channel_step import ChannelTimes
 from calsync_operator.controller.clients import ClientCache
@@ -128,12 +128,25 @@ class ResourceMemory:
     deletes_confirmed: bool = False  # a pass used calsync.dev/confirm-delete: remove it
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from
     next_poll: datetime | None = None
+    # The last spec parsed and what it gave: the worker looks at the spec at every watch event.
+    _spec_raw: dict[str, Any] | None = None
+    _spec: CalendarSyncSpec | None = None
     retry_at: dict[str, datetime] = field(default_factory=dict)  # source key → retry its sync then
     # The status this process last wrote (or re-read after a conflict): the watch may not have
     # delivered it yet, and only the operator writes status, so it is the best "before" for the
     # next write unless the watch shows a higher revision (another replica wrote since); when
     # another replica writes during a pass, the guarded write notices.
     known_status: dict[str, Any] | None = None
+
+    def spec(self, raw: Mapping[str, Any]) -> CalendarSyncSpec:
+        """``parse_spec`` of ``raw``, parsed again only when it differs from the last one
+        (``SpecError`` as ``parse_spec`` raises it; an invalid spec is not remembered)."""
+        current = dict(raw)
+        if self._spec is None or current != self._spec_raw:
+            self._spec, self._spec_raw = None, None
+            self._spec = parse_spec(current)
+            self._spec_raw = current
+        return self._spec
 
     def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:
         """The status to start from: what this process last wrote, unless the watch shows a

@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from calsync_operator.api.spec import CalendarSyncSpec, SpecError, parse_spec
+from calsync_operator.api.spec import CalendarSyncSpec, SpecError
 from calsync_operator.controller.memory import (
     OperatorContext,
     ResourceMemory,
@@ -57,7 +57,7 @@ async def sync_worker(
         while not stopped:
             mem.wake.clear()  # before looking, so a wake-up during the pass is not lost
             try:
-                parsed = parse_spec(dict(body.spec))
+                parsed = mem.spec(body.spec)
             except SpecError:
                 parsed = None  # the reconcile handler reported it; wait for the next spec
             if parsed is not None:
@@ -87,7 +87,7 @@ async def _pass_if_due(
         if current.get("observedGeneration") != obj.generation:
             return False  # the spec changed: the reconcile handler goes first and wakes us
         try:
-            parsed = parse_spec(dict(body.spec))  # the live spec, now that we hold the lock
+            parsed = mem.spec(body.spec)  # the live spec, now that we hold the lock
         except SpecError:
             return False
 
