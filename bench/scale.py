@@ -34,10 +34,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from calsync_operator.api.names import GROUP, VERSION
+from calsync_operator.api.times import try_parse_time
+from calsync_operator.sync.rolling import next_full_sync
 from observe import WriteWatch, describe_change, profiled
 from parts import (
     Cluster,
@@ -272,10 +275,26 @@ def check_targets(world: World, title: str) -> None:
         raise RuntimeError(f"{len(missing)} copies lack the burst's title, e.g. {missing[:5]}")
 
 
-def restart(world: World, round_: int, profile: str | None = None) -> tuple[float, float, float]:
+def scheduled_full_lists(world: World, since: datetime, until: datetime) -> int:
+    """Sources whose daily full re-list slot (``sync/rolling.py``) came between ``since`` and
+    ``until``: full listings the schedule asks for whether or not the operator restarted."""
+    due = 0
+    for obj in world.cluster.calendarsyncs():
+        meta = obj["metadata"]
+        for source in obj.get("status", {}).get("sources", []):
+            last = try_parse_time(source.get("lastFullSyncTime"))
+            key = f"{meta['namespace']}/{meta['name']}/{source['key']}"
+            if last is not None and last < until and since <= next_full_sync(last, key) <= until:
+                due += 1
+    return due
+
+
+def restart(world: World, round_: int, profile: str | None = None) -> tuple[float, float, float, int]:
     """SIGKILL the operator, start a new one and burst at once: (seconds until every source was
-    resumed and all Ready, seconds until the burst reached every target, full listings);
-    ``profile``: py-spy the new operator, the webhook and the emulator into ``profile/restart``."""
+    resumed and all Ready, seconds until the burst reached every target, full listings, of them
+    the daily re-lists the schedule asked for meanwhile); ``profile``: py-spy the new operator,
+    the webhook and the emulator into ``profile/restart``."""
+    started_at = datetime.now(UTC)
     for operator in world.operators:
         world.stopped_operators_cpu += cpu_seconds(operator.process.pid)
         operator.process.stop(kill=True)
@@ -294,7 +313,8 @@ def restart(world: World, round_: int, profile: str | None = None) -> tuple[floa
         wait_until(resumed, 600, "every source resumed", every=1.0)
         ready_s = time.monotonic() - began
         thread.join()
-    return ready_s, burst_result[0], world.metric("calsync_google_lists_total", kind="full")
+    full = world.metric("calsync_google_lists_total", kind="full")
+    return ready_s, burst_result[0], full, scheduled_full_lists(world, started_at, datetime.now(UTC))
 
 
 class PhaseLog:
@@ -349,10 +369,11 @@ def main() -> None:
         with profiled(processes, args.profile and f"{args.profile}/burst", world.cluster):
             burst_s = burst(world, 1)
         log.line(f"burst_s={burst_s:.1f}")
-        restart_ready_s, restart_burst_s, full_lists = restart(world, 2, args.profile)
+        restart_ready_s, restart_burst_s, full_lists, scheduled = restart(world, 2, args.profile)
         log.line(
             f"restart: ready_s={restart_ready_s:.1f} burst_s={restart_burst_s:.1f} "
-            f"full_relists={full_lists:.0f} rss_mb={world.rss_mb():.0f}"
+            f"full_relists={full_lists:.0f} (daily re-list slots due meanwhile: {scheduled}) "
+            f"rss_mb={world.rss_mb():.0f}"
         )
         print(
             f"crs={args.n} shards={args.shards} ready_s={ready_s:.1f} ready_per_s={args.n / ready_s:.1f} "

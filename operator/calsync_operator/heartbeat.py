@@ -13,14 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp  # the client kopf already loads: the operator process carries one HTTP client
 
 logger = logging.getLogger(__name__)
-# httpx logs every request's full URL at INFO ("HTTP Request: GET https://kuma.example/api/push/
-# <token>..."): the heartbeat's token would land in the log once a minute. httpcore's DEBUG
-# lines carry request details too.
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
 
 HealthCheck = Callable[[], Awaitable[bool]]
 REQUEST_TIMEOUT_SECONDS = 10.0
@@ -29,7 +24,8 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 async def run_heartbeat(url: str, *, interval: float, healthy: HealthCheck) -> None:
     """Beat until cancelled: one GET per ``interval`` seconds while ``healthy()`` says so."""
     host = urlsplit(url).hostname or "?"
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=True) as client:
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(timeout=timeout) as client:  # follows redirects
         while True:
             # First wait: at start-up kopf's probe endpoint is not listening yet, and a monitor
             # expecting one beat per interval needs none before the first interval is over.
@@ -40,16 +36,17 @@ async def run_heartbeat(url: str, *, interval: float, healthy: HealthCheck) -> N
                 logger.warning("Heartbeat to %s withheld: the operator is not healthy", host)
 
 
-async def _beat(client: httpx.AsyncClient, url: str, host: str) -> None:
+async def _beat(client: aiohttp.ClientSession, url: str, host: str) -> None:
     try:
-        response = await client.get(url)
-    except httpx.HTTPError as exc:
+        async with client.get(url) as response:
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
         logger.warning("Heartbeat to %s failed: %s", host, type(exc).__name__)
         return
-    if response.is_success:
-        logger.debug("Heartbeat to %s: HTTP %d", host, response.status_code)
+    if 200 <= status < 300:
+        logger.debug("Heartbeat to %s: HTTP %d", host, status)
     else:
-        logger.warning("Heartbeat to %s answered HTTP %d", host, response.status_code)
+        logger.warning("Heartbeat to %s answered HTTP %d", host, status)
 
 
 def all_healthy(*checks: HealthCheck) -> HealthCheck:
@@ -68,11 +65,11 @@ def liveness_check(url: str) -> HealthCheck:
     """Healthy means kopf's own liveness endpoint answers 200: the same verdict as the kubelet's."""
 
     async def check() -> bool:
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
         try:
-            async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
-                response = await client.get(url)
-        except httpx.HTTPError:
+            async with aiohttp.ClientSession(timeout=timeout) as client, client.get(url) as response:
+                return 200 <= response.status < 300
+        except (aiohttp.ClientError, TimeoutError):
             return False
-        return response.is_success
 
     return check

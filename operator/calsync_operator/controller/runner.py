@@ -26,7 +26,7 @@ from typing import Any, cast
 import kopf
 from kubernetes import client
 
-from calsync_operator import logs, metrics
+from calsync_operator import logs, metrics, process
 from calsync_operator.api.names import (
     CONFIRM_DELETE_ANNOTATION,
     FINALIZER,
@@ -154,6 +154,7 @@ async def serve(
             ),
             name="calsync heartbeat",
         )
+    trimming = asyncio.create_task(process.return_free_memory(), name="calsync malloc trim")
     watched = tuple(namespaces) or settings.namespaces
     lean_bodies.install()  # kopf keeps every object's last body: without managedFields
     try:
@@ -169,6 +170,9 @@ async def serve(
             ready_flag=ready_flag,
         )
     finally:
+        trimming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await trimming
         if heartbeat is not None:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
