@@ -5,7 +5,7 @@
   threads (Google and Kubernetes calls) would each grow one. Two arenas keep the resident size
   close to what Python actually holds (the same as ``MALLOC_ARENA_MAX=2`` in the environment,
   without depending on how the process is started). Nothing happens off glibc.
-- ``return_free_memory``: every 30 s, ``malloc_trim`` gives the pages glibc holds free back to
+- ``return_free_memory``: every 10 s, ``malloc_trim`` gives the pages glibc holds free back to
   the system. A start or a burst of 1,000 passes leaves the heap full of holes that Python
   freed but glibc keeps; without the trim the resident size stays at that peak for good.
 - ``freeze_imports``: the objects alive after the imports (kopf, the Kubernetes and Google
@@ -23,7 +23,7 @@ import gc
 from typing import Any
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
-TRIM_INTERVAL_SECONDS = 30.0
+TRIM_INTERVAL_SECONDS = 10.0
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """``calsync operator`` caps glibc's malloc arenas, freezes what the imports left alive and gives
-free heap pages back to the system every 30 s."""
+free heap pages back to the system every 10 s."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ source's step found (``rules.outcomes``), ``record_pass`` what the whole pass ha
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,8 +129,9 @@ class ResourceMemory:
     deletes_confirmed: bool = False  # a pass used calsync.dev/confirm-delete: remove it
     secrets_changed: bool = False  # a referenced Secret has a version no client was built from
     next_poll: datetime | None = None
-    # The last spec parsed and what it gave: the worker looks at the spec at every watch event.
-    _spec_raw: dict[str, Any] | None = None
+    # The last spec parsed (as canonical JSON: holding the raw dicts would keep a superseded
+    # body's objects alive) and what it gave: the worker looks at the spec at every watch event.
+    _spec_json: str | None = None
     _spec: CalendarSyncSpec | None = None
     retry_at: dict[str, datetime] = field(default_factory=dict)  # source key → retry its sync then
     # The status this process last wrote (or re-read after a conflict): the watch may not have
@@ -141,11 +143,11 @@ class ResourceMemory:
     def spec(self, raw: Mapping[str, Any]) -> CalendarSyncSpec:
         """``parse_spec`` of ``raw``, parsed again only when it differs from the last one
         (``SpecError`` as ``parse_spec`` raises it; an invalid spec is not remembered)."""
-        current = dict(raw)
-        if self._spec is None or current != self._spec_raw:
-            self._spec, self._spec_raw = None, None
-            self._spec = parse_spec(current)
-            self._spec_raw = current
+        current = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+        if self._spec is None or current != self._spec_json:
+            self._spec, self._spec_json = None, None
+            self._spec = parse_spec(dict(raw))
+            self._spec_json = current
         return self._spec
 
     def current_status(self, watched: Mapping[str, Any]) -> Mapping[str, Any]:
