@@ -275,18 +275,23 @@ def check_targets(world: World, title: str) -> None:
         raise RuntimeError(f"{len(missing)} copies lack the burst's title, e.g. {missing[:5]}")
 
 
-def scheduled_full_lists(world: World, since: datetime, until: datetime) -> int:
-    """Sources whose daily full re-list slot (``sync/rolling.py``) came between ``since`` and
-    ``until``: full listings the schedule asks for whether or not the operator restarted."""
-    due = 0
+def last_full_lists(world: World) -> dict[str, datetime]:
+    """Each source's ``lastFullSyncTime`` by its re-list slot key (``namespace/name/source``)."""
+    found: dict[str, datetime] = {}
     for obj in world.cluster.calendarsyncs():
         meta = obj["metadata"]
         for source in obj.get("status", {}).get("sources", []):
             last = try_parse_time(source.get("lastFullSyncTime"))
-            key = f"{meta['namespace']}/{meta['name']}/{source['key']}"
-            if last is not None and last < until and since <= next_full_sync(last, key) <= until:
-                due += 1
-    return due
+            if last is not None:
+                found[f"{meta['namespace']}/{meta['name']}/{source['key']}"] = last
+    return found
+
+
+def scheduled_full_lists(before: dict[str, datetime], since: datetime, until: datetime) -> int:
+    """Sources whose daily full re-list slot (``sync/rolling.py``) came between ``since`` and
+    ``until``, from their ``lastFullSyncTime`` before: full listings the schedule asks for
+    whether or not the operator restarted."""
+    return sum(1 for key, last in before.items() if since <= next_full_sync(last, key) <= until)
 
 
 def restart(world: World, round_: int, profile: str | None = None) -> tuple[float, float, float, int]:
@@ -294,6 +299,7 @@ def restart(world: World, round_: int, profile: str | None = None) -> tuple[floa
     resumed and all Ready, seconds until the burst reached every target, full listings, of them
     the daily re-lists the schedule asked for meanwhile); ``profile``: py-spy the new operator,
     the webhook and the emulator into ``profile/restart``."""
+    before = last_full_lists(world)
     started_at = datetime.now(UTC)
     for operator in world.operators:
         world.stopped_operators_cpu += cpu_seconds(operator.process.pid)
@@ -314,7 +320,7 @@ def restart(world: World, round_: int, profile: str | None = None) -> tuple[floa
         ready_s = time.monotonic() - began
         thread.join()
     full = world.metric("calsync_google_lists_total", kind="full")
-    return ready_s, burst_result[0], full, scheduled_full_lists(world, started_at, datetime.now(UTC))
+    return ready_s, burst_result[0], full, scheduled_full_lists(before, started_at, datetime.now(UTC))
 
 
 class PhaseLog:
