@@ -32,8 +32,9 @@ def rfc(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def timed(event_id: str, title: str = "Meeting", *, hours_from_now: float = 24, minutes: int = 60,
-          **extra: Any) -> dict[str, Any]:
+def timed(
+    event_id: str, title: str = "Meeting", *, hours_from_now: float = 24, minutes: int = 60, **extra: Any
+) -> dict[str, Any]:
     start = NOW + timedelta(hours=hours_from_now)
     return {
         "id": event_id,
@@ -46,8 +47,14 @@ def timed(event_id: str, title: str = "Meeting", *, hours_from_now: float = 24, 
 
 
 def all_day(event_id: str, day: str = "2026-12-01", **extra: Any) -> dict[str, Any]:
-    return {"id": event_id, "status": "confirmed", "summary": "Holiday", "start": {"date": day},
-            "end": {"date": "2026-12-02"}, **extra}
+    return {
+        "id": event_id,
+        "status": "confirmed",
+        "summary": "Holiday",
+        "start": {"date": day},
+        "end": {"date": "2026-12-02"},
+        **extra,
+    }
 
 
 def cancelled(event_id: str, **extra: Any) -> dict[str, Any]:

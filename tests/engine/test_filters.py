@@ -16,8 +16,11 @@ from engine.factories import NOW, all_day, timed
     [
         (timed("a", extendedProperties={"private": {"calsyncSource": "x"}}), Filters(), SkipReason.OWN_COPY),
         (timed("a", eventType="workingLocation"), Filters(), SkipReason.EVENT_TYPE),
-        (timed("a", attendees=[{"email": "me", "self": True, "responseStatus": "declined"}]), Filters(),
-         SkipReason.DECLINED),
+        (
+            timed("a", attendees=[{"email": "me", "self": True, "responseStatus": "declined"}]),
+            Filters(),
+            SkipReason.DECLINED,
+        ),
         (timed("a", transparency="transparent"), Filters(skip_free=True), SkipReason.FREE),
         (all_day("a"), Filters(skip_all_day=True), SkipReason.ALL_DAY),
         (timed("a", "Lunch"), Filters(title_include=re.compile("Standup")), SkipReason.TITLE_NOT_INCLUDED),

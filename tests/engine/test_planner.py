@@ -71,8 +71,13 @@ def test_newly_filtered_event_loses_its_copy_and_own_copies_are_skipped() -> Non
 def test_series_exceptions_follow_their_master() -> None:
     master = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     # Occurrence ids are opaque (nothing in them names the series or the start).
-    moved = timed("q1w2e3r4t5", "Moved", hours_from_now=30, recurringEventId="m",
-                  originalStartTime={"dateTime": "2026-11-26T09:00:00+01:00", "timeZone": "Europe/Berlin"})
+    moved = timed(
+        "q1w2e3r4t5",
+        "Moved",
+        hours_from_now=30,
+        recurringEventId="m",
+        originalStartTime={"dateTime": "2026-11-26T09:00:00+01:00", "timeZone": "Europe/Berlin"},
+    )
     gone = cancelled("a9s8d7f6g5", recurringEventId="m", originalStartTime={"dateTime": DEC_3})
     p = plan([moved, gone, master])
     assert kinds(p) == [("insert", "m"), ("update", moved["id"]), ("delete", gone["id"])]
@@ -109,8 +114,12 @@ def test_index_rebuilt_from_a_target_listing_knows_cancelled_occurrences_listed_
     series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
     master_copy = render_copy(series, spec(), SRC, copy_id=cid("m"))
     listing = [
-        {"id": "g00gle0paque1d", "status": "cancelled", "recurringEventId": cid("m"),
-         "originalStartTime": {"dateTime": "2026-12-03T08:00:00Z"}},
+        {
+            "id": "g00gle0paque1d",
+            "status": "cancelled",
+            "recurringEventId": cid("m"),
+            "originalStartTime": {"dateTime": "2026-12-03T08:00:00Z"},
+        },
         {"id": cid("gone"), "status": "cancelled"},  # a deleted copy: nothing to remember
         master_copy,
     ]
@@ -143,8 +152,9 @@ def test_exception_of_an_uncopied_series_is_skipped() -> None:
 
 
 def test_instances_mode_copies_each_occurrence_as_an_event() -> None:
-    occurrence = timed("m_20261126T080000Z", recurringEventId="m",
-                       originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
+    occurrence = timed(
+        "m_20261126T080000Z", recurringEventId="m", originalStartTime={"dateTime": "2026-11-26T08:00:00Z"}
+    )
     p = plan([occurrence], the_spec=spec(recurring=RecurringMode.INSTANCES))
     assert kinds(p) == [("insert", occurrence["id"])]
     assert p.ops[0].copy_id == cid(occurrence["id"])
@@ -160,8 +170,12 @@ def test_sweep_after_full_listing_deletes_copies_whose_source_is_gone() -> None:
 
 def test_sweep_after_a_recurring_mode_switch_removes_the_other_modes_copies() -> None:
     series = timed("m", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
-    exception = timed("m_20261126T080000Z", "Moved", recurringEventId="m",
-                      originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
+    exception = timed(
+        "m_20261126T080000Z",
+        "Moved",
+        recurringEventId="m",
+        originalStartTime={"dateTime": "2026-11-26T08:00:00Z"},
+    )
     instances = spec(recurring=RecurringMode.INSTANCES)
     per_occurrence = index_of([exception], instances)  # left by instances mode
     p = plan([series, exception], per_occurrence, full_listing=True)

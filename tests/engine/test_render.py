@@ -77,8 +77,9 @@ def test_recurrence_only_in_series_mode() -> None:
 
 
 def test_exception_addresses_the_copied_series() -> None:
-    exception = timed("m1_20261126T080000Z", recurringEventId="m1",
-                      originalStartTime={"dateTime": "2026-11-26T08:00:00Z"})
+    exception = timed(
+        "m1_20261126T080000Z", recurringEventId="m1", originalStartTime={"dateTime": "2026-11-26T08:00:00Z"}
+    )
     body = render_copy(exception, spec(), source(), copy_id="cm_20261126T080000Z", master_copy_id="cm")
     assert body["recurringEventId"] == "cm"
     assert body["originalStartTime"] == {"dateTime": "2026-11-26T08:00:00Z"}

@@ -70,16 +70,22 @@ def test_source_cleanup_moves_events_and_keeps_unconfirmed_originals(world: Worl
 
 def test_busy_privacy_leaks_nothing(world: World) -> None:
     the_spec = spec(source(SRC_A), privacy=Privacy.BUSY)
-    world.write(SRC_A, WriteKind.INSERT, [timed(
-        "secret01",
-        "Acquisition talks",
-        description="Project Falcon numbers",
-        location="Board room",
-        attendees=[{"email": "ceo@example.com"}],
-        hangoutLink="https://meet.google.com/fal-con-num",
-        conferenceData={"conferenceId": "fal-con-num", "notes": "dial-in for Falcon"},
-        colorId="11",
-    )])
+    world.write(
+        SRC_A,
+        WriteKind.INSERT,
+        [
+            timed(
+                "secret01",
+                "Acquisition talks",
+                description="Project Falcon numbers",
+                location="Board room",
+                attendees=[{"email": "ceo@example.com"}],
+                hangoutLink="https://meet.google.com/fal-con-num",
+                conferenceData={"conferenceId": "fal-con-num", "notes": "dial-in for Falcon"},
+                colorId="11",
+            )
+        ],
+    )
 
     world.sync(the_spec, the_spec.sources[0], now=NOW)
 
@@ -93,19 +99,22 @@ def test_busy_privacy_leaks_nothing(world: World) -> None:
     assert world.emulator.counters.invitations_sent == 0
 
 
-
 def test_full_privacy_copies_the_content_but_invites_nobody(world: World) -> None:
     the_spec = spec(source(SRC_A, title_prefix="[A] "))
     guests = [{"email": "client@example.org"}, {"email": "colleague@example.com"}]
-    world.write(SRC_A, WriteKind.INSERT, [timed(
-        "design01", "Design review", description="Agenda", location="Room 4", attendees=guests
-    )])
+    world.write(
+        SRC_A,
+        WriteKind.INSERT,
+        [timed("design01", "Design review", description="Agenda", location="Room 4", attendees=guests)],
+    )
 
     world.sync(the_spec, the_spec.sources[0], now=NOW)
 
     (copy,) = world.copies(TARGET)
     assert (copy["summary"], copy["description"], copy["location"]) == (
-        "[A] Design review", "Agenda", "Room 4",
+        "[A] Design review",
+        "Agenda",
+        "Room 4",
     )
     assert "attendees" not in copy  # copies carry no guests: nobody is invited twice
     assert world.emulator.counters.invitations_sent == 0

@@ -38,7 +38,10 @@ def make_client(
         emu.token_json(refresh_token=refresh_token), source='Secret "test/src" key "token.json"'
     )
     return GoogleCalendarClient(
-        credentials, google, limiter=limiter or TokenBucket(1_000_000, burst=100_000), policy=policy,
+        credentials,
+        google,
+        limiter=limiter or TokenBucket(1_000_000, burst=100_000),
+        policy=policy,
         page_size=page_size,
     )
 
@@ -53,6 +56,4 @@ def event_body(n: int, **extra: Any) -> dict[str, Any]:
 
 
 def inserts(calendar_id: str, count: int, prefix: str = "evt") -> list[WriteOp]:
-    return [
-        WriteOp(WriteKind.INSERT, calendar_id, f"{prefix}{n:05d}", event_body(n)) for n in range(count)
-    ]
+    return [WriteOp(WriteKind.INSERT, calendar_id, f"{prefix}{n:05d}", event_body(n)) for n in range(count)]

@@ -23,7 +23,6 @@ def http_receivers(emulator: EmulatorServer) -> None:
 
 
 @pytest.fixture
-
 def receiver() -> Iterator[PushReceiver]:
     made = PushReceiver()
     yield made

@@ -65,9 +65,7 @@ def test_instance_ids_round_trip() -> None:
     assert parts == ("m0000", "20261202T090000Z")
     original = series.original_from_suffix(parts[1])
     assert original is not None
-    assert (
-        InstanceIds("legacy").make("m0000", original) == "m0000_20261202T090000Z"
-    )
+    assert InstanceIds("legacy").make("m0000", original) == "m0000_20261202T090000Z"
     assert split_instance_id("plainid0") is None
     assert series.original_from_suffix("20261202") is None  # a date suffix on a timed series
 

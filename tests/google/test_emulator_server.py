@@ -39,8 +39,20 @@ def test_start_stop_pair_and_separate_state() -> None:
 
 def test_cli_prints_the_root_url_and_serves() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "calsync_operator.cli", "emulator", "--port", "0", "--log-level", "warning",
-         "--calendar", "team@example.com", "--instance-ids", "legacy"],
+        [
+            sys.executable,
+            "-m",
+            "calsync_operator.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+            "--calendar",
+            "team@example.com",
+            "--instance-ids",
+            "legacy",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

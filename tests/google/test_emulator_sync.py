@@ -227,9 +227,11 @@ def test_cancelled_events_are_listed_with_only_what_google_guarantees(emulator: 
     ).execute()
     service.events().insert(calendarId=cal, body=timed(2, id="min0000002")).execute()
     token = service.events().list(calendarId=cal).execute()["nextSyncToken"]
-    found = service.events().instances(
-        calendarId=cal, eventId="min0000001", originalStart="2026-12-02T09:00:00Z"
-    ).execute()["items"]
+    found = (
+        service.events()
+        .instances(calendarId=cal, eventId="min0000001", originalStart="2026-12-02T09:00:00Z")
+        .execute()["items"]
+    )
     service.events().delete(calendarId=cal, eventId=found[0]["id"]).execute()
     service.events().delete(calendarId=cal, eventId="min0000002").execute()
 

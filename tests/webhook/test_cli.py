@@ -50,7 +50,10 @@ def test_calsync_webhook_serves_pushes_and_logs_json_without_secrets(
     env = {**os.environ, "CALSYNC_LOG_FORMAT": "json", "CALSYNC_LOG_LEVEL": "DEBUG"}
     proc = subprocess.Popen(
         [*CALSYNC, "webhook", "--host", "127.0.0.1", "--port", str(port), "--kubeconfig", str(kubeconfig)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -84,8 +87,11 @@ def test_calsync_webhook_serves_pushes_and_logs_json_without_secrets(
 )
 def test_configuration_errors_say_what_to_fix(env: dict[str, str], args: list[str], message: str) -> None:
     result = subprocess.run(
-        [*CALSYNC, "webhook", "--port", "0", *args], env={**os.environ, **env},
-        capture_output=True, text=True, timeout=60,
+        [*CALSYNC, "webhook", "--port", "0", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert message in result.stderr

@@ -23,8 +23,18 @@ SERVER_CODE = ("calsync_webhook", "starlette", "uvicorn", "h11", "prometheus_cli
 MEMORY_BOUND = 256 * 1024  # bytes still held by server code after 4,000 requests (~4 KiB seen)
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
-PATHS = ["/push", "/push", "/push", "/push/", "/PUSH", "/push?x=1", "/healthz", "/readyz", "/metrics",
-         "/nope"]
+PATHS = [
+    "/push",
+    "/push",
+    "/push",
+    "/push/",
+    "/PUSH",
+    "/push?x=1",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/nope",
+]
 STATES = ["exists", "not_exists", "sync", "", "EXISTS", "deleted", "sync\t", "null"]
 
 
@@ -58,17 +68,19 @@ def random_request(
 
 def raw_garbage(rng: random.Random, channels: list[Channel]) -> bytes:
     known = rng.choice(channels)
-    return rng.choice([
-        rng.randbytes(rng.randint(1, 2000)),
-        b"POST /push HTTP/1.1\r\nHost: x\r\nX-Goog-Channel-ID " + known.id.encode() + b"\r\n\r\n",
-        b"POST /push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n0\r\n\r\n",
-        b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-        b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 7\r\n\r\nabcdefg",
-        b"POST /push HTTP/9.9\r\n\r\n",
-        b"\x00\x01\x02 /push HTTP/1.1\r\n\r\n",
-        b"POST /push HTTP/1.1\r\nHost: x\r\nX-Goog-Channel-Token: \xff\xfe\x00\r\n\r\n",
-        b"POST /push HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 70000 + b"\r\n\r\n",
-    ])
+    return rng.choice(
+        [
+            rng.randbytes(rng.randint(1, 2000)),
+            b"POST /push HTTP/1.1\r\nHost: x\r\nX-Goog-Channel-ID " + known.id.encode() + b"\r\n\r\n",
+            b"POST /push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n0\r\n\r\n",
+            b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+            b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 7\r\n\r\nabcdefg",
+            b"POST /push HTTP/9.9\r\n\r\n",
+            b"\x00\x01\x02 /push HTTP/1.1\r\n\r\n",
+            b"POST /push HTTP/1.1\r\nHost: x\r\nX-Goog-Channel-Token: \xff\xfe\x00\r\n\r\n",
+            b"POST /push HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 70000 + b"\r\n\r\n",
+        ]
+    )
 
 
 async def send_raw(url: str, data: bytes) -> int | None:
@@ -94,7 +106,9 @@ def server_bytes(snapshot: tracemalloc.Snapshot) -> int:
 
 
 async def test_fuzz_writes_nothing_and_never_fails(
-    webhook: LiveWebhook, make_csync: MakeCsync, caplog: pytest.LogCaptureFixture,
+    webhook: LiveWebhook,
+    make_csync: MakeCsync,
+    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Captured log records hold request data (and tracebacks of refused garbage, with their

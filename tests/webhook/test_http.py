@@ -76,9 +76,7 @@ async def test_other_methods_are_405(webhook: LiveWebhook, method: str) -> None:
     assert "POST" in response.headers["allow"]
 
 
-@pytest.mark.parametrize(
-    "drop", ["X-Goog-Channel-ID", "X-Goog-Resource-State", "X-Goog-Message-Number"]
-)
+@pytest.mark.parametrize("drop", ["X-Goog-Channel-ID", "X-Goog-Resource-State", "X-Goog-Message-Number"])
 async def test_missing_headers_are_400_and_nothing_is_written(
     webhook: LiveWebhook, make_csync: MakeCsync, drop: str
 ) -> None:

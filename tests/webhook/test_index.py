@@ -16,8 +16,12 @@ def source(key: str, channel: str | None, previous: str | None = None) -> dict[s
     if channel:
         entry["channel"] = {"id": channel, "resourceId": "r", "expiration": "1", "tokenHash": f"h-{channel}"}
     if previous:
-        entry["previousChannel"] = {"id": previous, "resourceId": "r", "expiration": "1",
-                                    "tokenHash": f"h-{previous}"}
+        entry["previousChannel"] = {
+            "id": previous,
+            "resourceId": "r",
+            "expiration": "1",
+            "tokenHash": f"h-{previous}",
+        }
     return entry
 
 

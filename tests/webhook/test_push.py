@@ -48,9 +48,9 @@ async def test_forged_token_is_refused_and_nothing_is_written(
     await eventually(lambda: webhook.index.lookup(channel.id))
 
     forged = await webhook.push(channel, token="guessed-token")
-    missing = await webhook.client.post("/push", headers={
-        k: v for k, v in push_headers(channel).items() if k != "X-Goog-Channel-Token"
-    })
+    missing = await webhook.client.post(
+        "/push", headers={k: v for k, v in push_headers(channel).items() if k != "X-Goog-Channel-Token"}
+    )
     forged_sync = await webhook.push(channel, token="guessed-token", state="sync")
 
     assert [forged.status_code, missing.status_code, forged_sync.status_code] == [403, 403, 403]
@@ -158,9 +158,13 @@ async def test_probes_and_metrics(webhook: LiveWebhook, make_csync: MakeCsync) -
     await webhook.push(channel)
     metrics = await webhook.client.get("/metrics")
     assert metrics.status_code == 200
-    for name in ("calsync_webhook_pushes_total", "calsync_webhook_patches_total",
-                 "calsync_webhook_coalesced_pushes_total", "calsync_webhook_push_handling_seconds_bucket",
-                 "calsync_webhook_indexed_channels 1.0"):
+    for name in (
+        "calsync_webhook_pushes_total",
+        "calsync_webhook_patches_total",
+        "calsync_webhook_coalesced_pushes_total",
+        "calsync_webhook_push_handling_seconds_bucket",
+        "calsync_webhook_indexed_channels 1.0",
+    ):
         assert name in metrics.text
     assert channel.token not in metrics.text
 

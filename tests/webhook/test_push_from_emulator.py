@@ -27,8 +27,12 @@ async def test_emulator_pushes_signal_the_source(webhook: LiveWebhook, emulator:
     async with httpx.AsyncClient(headers=auth, timeout=10) as google:
         # Like the operator: watch first (Google sends "sync" at once, maybe before status has
         # the channel), then record the channel in status.
-        watch = {"id": "chan-" + uuid.uuid4().hex, "type": "web_hook", "address": webhook.url + "/push",
-                 "token": token}
+        watch = {
+            "id": "chan-" + uuid.uuid4().hex,
+            "type": "web_hook",
+            "address": webhook.url + "/push",
+            "token": token,
+        }
         watched = (await google.post(events_url + "/watch", json=watch)).json()
         channel = Channel(key, watched["id"], token)
         status = channels_status([channel])
@@ -39,10 +43,16 @@ async def test_emulator_pushes_signal_the_source(webhook: LiveWebhook, emulator:
         await asyncio.to_thread(emulator.wait_for_pushes)
         assert _annotation(webhook, annotation) is None  # the sync handshake writes nothing
 
-        (await google.post(events_url, json={
-            "summary": "Dentist", "start": {"dateTime": "2026-11-26T09:00:00Z"},
-            "end": {"dateTime": "2026-11-26T10:00:00Z"},
-        })).raise_for_status()
+        (
+            await google.post(
+                events_url,
+                json={
+                    "summary": "Dentist",
+                    "start": {"dateTime": "2026-11-26T09:00:00Z"},
+                    "end": {"dateTime": "2026-11-26T10:00:00Z"},
+                },
+            )
+        ).raise_for_status()
 
     found = await webhook.kube.await_for(
         "CalendarSync", "demo", lambda obj: bool(obj and _annotations(obj).get(annotation))

@@ -62,9 +62,7 @@ def get(url: str) -> str | None:
 
 
 def metric(text: str, name: str) -> float:
-    return sum(
-        s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name
-    )
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
 
 
 def until(check: Any, timeout: float = 60.0) -> Any:

@@ -24,7 +24,10 @@ def google_headers(**overrides: str | None) -> dict[str, str]:
 def test_a_complete_push_parses() -> None:
     parsed = parse_push_headers(google_headers())
     assert (parsed.channel_id, parsed.resource_state, parsed.message_number, parsed.token) == (
-        "chan-1", "exists", 42, "s3cret",
+        "chan-1",
+        "exists",
+        42,
+        "s3cret",
     )
     assert not parsed.is_sync
 

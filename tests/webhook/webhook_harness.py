@@ -52,8 +52,9 @@ class LiveWebhook:
     async def push(
         self, channel: Channel, *, state: str = "exists", token: str | None = None, number: int = 1
     ) -> httpx.Response:
-        return await self.client.post("/push", headers=push_headers(channel, state=state, token=token,
-                                                                    number=number))
+        return await self.client.post(
+            "/push", headers=push_headers(channel, state=state, token=token, number=number)
+        )
 
     def metric(self, name: str, **labels: str) -> float:
         return self.registry.get_sample_value(name, labels) or 0.0
@@ -62,8 +63,9 @@ class LiveWebhook:
         return [r for r in self.kube.requests if r.method == "PATCH"]
 
 
-def push_headers(channel: Channel, *, state: str = "exists", token: str | None = None,
-                 number: int = 1) -> dict[str, str]:
+def push_headers(
+    channel: Channel, *, state: str = "exists", token: str | None = None, number: int = 1
+) -> dict[str, str]:
     return {
         "X-Goog-Channel-ID": channel.id,
         "X-Goog-Channel-Token": channel.token if token is None else token,
@@ -83,8 +85,10 @@ def csync_body(name: str, keys: list[str], calendar_ids: list[str] | None = None
         "kind": "CalendarSync",
         "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {
-            "target": {"calendarId": "central@example.com",
-                       "credentials": {"secretRef": {"name": "central-token"}}},
+            "target": {
+                "calendarId": "central@example.com",
+                "credentials": {"secretRef": {"name": "central-token"}},
+            },
             "sources": [
                 {"calendarId": calendar_id, "credentials": {"secretRef": {"name": "src-token"}}}
                 for calendar_id in calendar_ids
@@ -97,8 +101,11 @@ def channels_status(channels: list[Channel], previous: dict[str, Channel] | None
     previous = previous or {}
     sources = []
     for channel in channels:
-        entry: dict[str, Any] = {"key": channel.source_key, "calendarId": f"{channel.source_key}@example.com",
-                                 "channel": channel.status()}
+        entry: dict[str, Any] = {
+            "key": channel.source_key,
+            "calendarId": f"{channel.source_key}@example.com",
+            "channel": channel.status(),
+        }
         if channel.source_key in previous:
             entry["previousChannel"] = previous[channel.source_key].status()
         sources.append(entry)
@@ -136,7 +143,6 @@ async def serve_webhook(
         await task
         patcher.close()
         api_client.close()
-
 
 
 async def eventually(condition: Callable[[], object], within: float = 10.0) -> None:

@@ -130,7 +130,9 @@ class PushEndpoint:
         if not token_matches(push.token, ref.token_hash):
             logger.warning(
                 "push for channel %s of %s/%s rejected: channel token does not match",
-                push.channel_id, target.namespace, target.name,
+                push.channel_id,
+                target.namespace,
+                target.name,
             )
             return Outcome.FORBIDDEN, _text(403, "channel token does not match")
         if push.is_sync:
@@ -139,8 +141,13 @@ class PushEndpoint:
         try:
             action = await self.coalescer.push(target, receipt_stamp(received))
         except PatchFailed as exc:
-            logger.warning("push signal for source %s of %s/%s failed: %s", target.source_key,
-                           target.namespace, target.name, exc)
+            logger.warning(
+                "push signal for source %s of %s/%s failed: %s",
+                target.source_key,
+                target.namespace,
+                target.name,
+                exc,
+            )
             return Outcome.API_ERROR, _text(503, "the Kubernetes API did not accept the signal; retry")
         except TargetGone:
             return Outcome.GONE, _text(200, "CalendarSync is gone")

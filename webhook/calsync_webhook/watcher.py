@@ -115,7 +115,9 @@ class IndexWatcher:
         self._listed[scope].set()
         logger.info(
             "channel index loaded from %d CalendarSyncs in %s (%d channels)",
-            len(items), _name(scope), len(self._index),
+            len(items),
+            _name(scope),
+            len(self._index),
         )
         return str(metadata.get("resourceVersion") or "")
 
