@@ -30,7 +30,9 @@ from operator_harness import (
 from prometheus_client import REGISTRY, generate_latest
 
 from calsync_operator.api.names import push_annotation
+from calsync_operator.api.times import parse_time
 from calsync_operator.sync.port import WriteKind, WriteOp
+from calsync_operator.sync.rolling import next_full_sync
 
 
 def expiry_series() -> list[str]:
@@ -344,8 +346,10 @@ def test_the_window_rolls_daily_on_the_operator_clock(world: World) -> None:
         world.apply_example()
         obj = world.wait(ready)
         first = source_status(obj, PERSONAL)["lastFullSyncTime"]
-
-        clock.advance(3600)
+        # Each source's re-list slot is a fixed time of day: stay before it, wherever it falls.
+        key = f"{NAMESPACE}/{NAME}/{source_status(obj, PERSONAL)['key']}"
+        slot = next_full_sync(parse_time(first), key)
+        clock.advance(min(3600.0, (slot - clock()).total_seconds() / 2))
         stamp = request_sync(world)  # within the day: an incremental pass
         obj = world.wait(lambda o: o["status"].get("lastHandledRequestAt") == stamp)
         assert source_status(obj, PERSONAL)["lastFullSyncTime"] == first

@@ -80,7 +80,7 @@ def test_tests_passing_or_none_collected_go_on_to_the_linters(
     tmp_path: Path, pytest_status: int, ci_status: int
 ) -> None:
     status, linted, _ = run_ci(scratch_repo(tmp_path, f"exit {pytest_status}"))
-    assert (status, linted) == (ci_status, ["ruff check .", "mypy "])
+    assert (status, linted) == (ci_status, ["ruff check .", "ruff format --check .", "mypy "])
 
 
 @pytest.mark.parametrize("failure", [1, 2, 4])
@@ -117,7 +117,7 @@ def test_ci_uses_the_shared_control_plane_binaries_when_they_are_there(tmp_path:
     (tmp_path / "repo").mkdir()
     repo = scratch_repo(tmp_path / "repo", 'echo "$KUBEBUILDER_ASSETS" > seen')
     status, linted, _ = run_ci(repo)
-    assert (status, len(linted)) == (0, 2)
+    assert (status, len(linted)) == (0, 3)
     assert (repo / "seen").read_text().strip() == "/opt/envtest-binaries"
 
 
