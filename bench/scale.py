@@ -128,8 +128,8 @@ class World:
             for i, op in enumerate(self.operators)
         )
 
-    def rss_mb(self) -> float:
-        return sum(rss_mb(op.process.pid) for op in self.operators)
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        return sum(rss_mb(op.process.pid, field) for op in self.operators)
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of every process of the world (operators summed)."""
@@ -364,7 +364,10 @@ def main() -> None:
             ready_s = apply_and_wait_ready(world)
         rss = world.rss_mb()
         per_cr_kb = (rss - world.idle_rss_mb) * 1024 / args.n
-        log.line(f"ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f}")
+        peak = world.rss_mb("VmHWM")
+        log.line(
+            f"ready_s={ready_s:.1f} rss_mb={rss:.0f} rss_per_cr_kb={per_cr_kb:.1f} peak_rss_mb={peak:.0f}"
+        )
         print(f"    per shard: {world.per_shard()}", flush=True)
         lists, writes, refreshes = measure_rest(world, args.rest_intervals)
         rss = max(rss, world.rss_mb())
