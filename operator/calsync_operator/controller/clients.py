@@ -1,11 +1,11 @@
 """Google clients built from the token Secrets a CalendarSync references, cached per version.
 
 Secrets are read only in the CalendarSync's own namespace (a CR must not borrow another
-namespace's Google account). A client is rebuilt only when its Secret changed — the Secrets
-index tells which version is current without an API call, and a full reconcile re-reads — so a
-push-triggered pass costs no Kubernetes reads. When Google rotates a refresh token the new
-token JSON is written back into the same Secret key and the cache adopts the new version, so
-the write does not look like a user's change.
+namespace's Google account). A client is rebuilt only when its Secret changed — the token
+Secrets' watch (``SecretWatch``) holds each labelled Secret's current version and keys, and only
+a Secret it has not shown is read — so a pass costs no Kubernetes reads. When Google rotates a
+refresh token the new token JSON is written back into the same Secret key and the cache adopts
+the new version, so the write does not look like a user's change.
 
 Problems come out as ``CredentialProblem`` whose message names the Secret and the command that
 fixes it; secret values never appear anywhere.
@@ -28,7 +28,7 @@ from calsync_operator.kube.client import KubeApi, KubeError, SecretData
 
 logger = logging.getLogger(__name__)
 
-# (namespace, Secret name) → the Secret as the Secrets index holds it (None: not indexed).
+# (namespace, Secret name) → the Secret as its watch last showed it (None: not watched (yet)).
 SecretLookup = Callable[[str, str], SecretData | None]
 
 TESTING_APP_NOTE = (
@@ -79,7 +79,7 @@ class ClientCache:
         return not versions or any(v != version for v in versions)
 
     def stale(self, ref: SecretRef, indexed_version: str | None) -> bool:
-        """Whether the Secret changed since the client was built (per the Secrets index)."""
+        """Whether the Secret changed since the client was built (per its watch)."""
         entry = self.entries.get((ref.name, ref.key))
         return entry is None or (indexed_version is not None and indexed_version != entry.version)
 
@@ -96,7 +96,7 @@ class ClientCache:
         """The client for ``ref``, built again when the Secret may have changed; a
         ``CredentialProblem`` when the Secret yields none or Google refused its token.
 
-        ``indexed``: the Secret as the Secrets index holds it — current, so it is used as it is
+        ``indexed``: the Secret as its watch last showed it — current, so it is used as it is
         (no Kubernetes read). Otherwise (an unlabelled Secret) ``reread`` asks to read it again
         (the poll, a resume, a spec change).
         """

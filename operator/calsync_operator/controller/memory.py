@@ -4,8 +4,8 @@ Status in the CalendarSync is the durable record (sync tokens, channels, handled
 memory only saves work and coordinates tasks, and a restarted operator rebuilds it:
 
 - ``OperatorContext`` (one per process, in the global memo): settings, the Kubernetes adapter,
-  the mailer, ``SecretWatch`` which lets the Secrets index wake the CalendarSyncs that
-  use a Secret, and the pass slots that bound how many passes run at once.
+  the mailer, ``SecretWatch`` (the watched token Secrets, and which CalendarSyncs a
+  change of one wakes), and the pass slots that bound how many passes run at once.
 - ``ResourceMemory`` (one per CalendarSync, in kopf's per-object memo): the lock that makes
   passes of one object run one at a time, the wake-up event of its sync worker, the copy
   indexes (one target listing per source after a restart), cached Google clients, and
@@ -63,6 +63,8 @@ class SecretWatch:
         return self._secrets.get((namespace, name))
 
     def register(self, namespace: str, name: str, secrets: frozenset[str], listener: SecretListener) -> None:
+        if self._users.get((namespace, name)) == (secrets, listener):
+            return  # the worker registers at every wake-up; usually nothing changed
         self.unregister(namespace, name)
         self._users[(namespace, name)] = (secrets, listener)
         for secret in secrets:

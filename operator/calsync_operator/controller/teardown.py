@@ -42,8 +42,7 @@ async def tear_down(
     ctx: OperatorContext, mem: ResourceMemory, obj: ObjectRef, spec: CalendarSyncSpec
 ) -> TeardownResult:
     result = TeardownResult()
-    # Clients as they are cached (or read once): no Secrets index to consult on the way out.
-    scope = PassScope(ctx, mem, obj, spec, PassRequest(reason="delete"), lambda _ns, _name: None, ctx.now())
+    scope = PassScope(ctx, mem, obj, spec, PassRequest(reason="delete"), ctx.secret_watch.lookup, ctx.now())
     recorded = sources_by_key(mem.current_status(obj.status))
     # Sources are independent: stop their channels concurrently, so a slow Google costs one
     # source's retries, not the sum over every source.

@@ -11,8 +11,8 @@ types out. All of them are async and return None.
   poll, retries, channel overlaps and Secret changes.
 - ``sharding``: the ``when=`` filters that keep a replica to its own shard, and the standby
   on-delete handler that leaves other shards' finalizers alone.
-- ``secrets``: the Secrets index (labelled ``app.kubernetes.io/part-of=calsync``) that wakes
-  the CalendarSyncs using a Secret when it changes.
+- ``secrets``: the watch of token Secrets (labelled ``app.kubernetes.io/part-of=calsync``) that
+  keeps them for the clients and wakes the CalendarSyncs using a Secret when it changes.
 """
 
 from __future__ import annotations
