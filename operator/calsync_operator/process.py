@@ -13,19 +13,27 @@
 - ``freeze_imports``: the objects alive after the imports (kopf, the Kubernetes and Google
   clients: most of the idle process) move out of the garbage collector's generations, so the
   collections that many CalendarSyncs trigger do not scan them again and again.
+- ``hidden_official_client``: kopf imports the official ``kubernetes`` client when it is
+  installed (to recognise its model objects, which calsync never hands it), ~32 MB resident
+  for a client the operator does not use (``kube/login.py``, ``kube/client.py``); while kopf
+  is first imported, ``import kubernetes`` fails, and kopf does without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import gc
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 TRIM_INTERVAL_SECONDS = 10.0
+OFFICIAL_CLIENT = "kubernetes"
 
 
 @functools.cache
@@ -66,3 +74,20 @@ def freeze_imports() -> None:
     """Collect once, then keep everything alive so far out of later collections."""
     gc.collect()
     gc.freeze()
+
+
+@contextlib.contextmanager
+def hidden_official_client() -> Iterator[None]:
+    """While kopf is imported for the first time, ``import kubernetes`` fails (a ``None`` in
+    ``sys.modules``, Python's documented import block); afterwards it works again for whoever
+    needs it (the official loader for exec-plugin kubeconfigs). No effect once either one is
+    imported."""
+    if OFFICIAL_CLIENT in sys.modules or "kopf" in sys.modules:
+        yield
+        return
+    sys.modules[OFFICIAL_CLIENT] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if OFFICIAL_CLIENT in sys.modules and sys.modules[OFFICIAL_CLIENT] is None:
+            del sys.modules[OFFICIAL_CLIENT]

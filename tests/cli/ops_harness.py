@@ -21,7 +21,6 @@ import yaml
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
-from calsync_operator.kube.connect import load_configuration
 from calsync_operator.settings import OperatorSettings
 from calsync_operator.sync.port import WriteKind, WriteOp
 from support.cluster import TestCluster
@@ -126,8 +125,7 @@ def ops_world(cluster: TestCluster, emulator: EmulatorServer, namespace: str) ->
         health_port=free_port(),
         metrics_port=free_port(),
     )
-    configuration, _namespace = load_configuration(str(cluster.kubeconfig))
-    stop, started, thread = start_operator_thread(settings, configuration, namespace)
+    stop, started, thread = start_operator_thread(settings, cluster.kubeconfig, namespace)
     try:
         assert started.wait(30)
         cluster.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))

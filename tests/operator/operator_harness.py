@@ -143,7 +143,7 @@ class World:
         settings = settings or self.settings
         return OperatorContext(
             settings=settings,
-            kube=KubeApi(self.kube.api_client()),
+            kube=KubeApi(self.kube.login()),
             mailer=Mailer.from_settings(settings),
             clock=clock,
         )

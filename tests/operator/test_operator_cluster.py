@@ -55,6 +55,7 @@ def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
 
 
 def test_main_flow_on_a_real_cluster(
+    cluster: TestCluster,
     kube_namespace: tuple[client.Configuration, str],
     emulator: EmulatorServer,
     mail: MailSink,
@@ -83,7 +84,7 @@ def test_main_flow_on_a_real_cluster(
         settings = replace(
             settings_for(emulator, webhook, mail), health_port=free_port(), metrics_port=free_port()
         )
-        stop, started, thread = start_operator_thread(settings, configuration, namespace)
+        stop, started, thread = start_operator_thread(settings, cluster.kubeconfig, namespace)
         try:
             assert started.wait(30)
             manifest = yaml.safe_load(EXAMPLE.read_text())

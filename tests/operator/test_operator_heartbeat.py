@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 
+import kopf
 import pytest
-from kubernetes import client
 from operator_endpoints import Beats
 
 from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
 from calsync_operator.kube.client import KubeApi
+from calsync_operator.kube.login import static_login
 from calsync_operator.kubeemu import ThreadedKubeEmulator
 
 
@@ -73,7 +74,8 @@ async def test_healthy_needs_every_check() -> None:
 
 
 async def test_kubernetes_reachability_is_part_of_health(kube: ThreadedKubeEmulator) -> None:
-    assert await KubeApi(kube.api_client()).reachable() is True
-    nowhere = client.Configuration()
-    nowhere.host = "http://127.0.0.1:9"  # nothing listens: the operator is cut off
-    assert await KubeApi(client.ApiClient(nowhere)).reachable() is False
+    reachable = KubeApi(kube.login())
+    assert await reachable.reachable() is True
+    await reachable.close()
+    nowhere = KubeApi(static_login(kopf.ConnectionInfo(server="http://127.0.0.1:9")))  # nothing listens
+    assert await nowhere.reachable() is False  # the operator is cut off

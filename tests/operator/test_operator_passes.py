@@ -107,7 +107,7 @@ async def test_an_invalid_spec_is_reported_by_the_status_writer_under_the_object
     }
     kube.create(manifest)
     body = kopf.Body(kube.get("CalendarSync", "bad-regex", namespace=NAMESPACE))
-    spy = LockWatchingKube(kube.api_client())
+    spy = LockWatchingKube(kube.login())
     spy.lock_held_at_writes = []
     spy.memo = operator_memo_for(spy)
 
@@ -209,7 +209,7 @@ class RacingKube(KubeApi):
 async def test_a_pass_whose_status_write_lost_the_race_stops_the_channels_it_made(world: World) -> None:
     world.apply_example()
     body = kopf.Body(world.kube.get("CalendarSync", NAME, namespace=NAMESPACE))
-    racing = RacingKube(world.kube.api_client())
+    racing = RacingKube(world.kube.login())
     memo = operator_memo(OperatorContext(settings=world.settings, kube=racing, mailer=None))
 
     with pytest.raises(kopf.TemporaryError, match="Another replica"):

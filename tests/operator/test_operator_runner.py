@@ -16,7 +16,7 @@ from operator_harness import PERSONAL, World, condition, eventually, ready, sour
 
 from calsync_operator.cli.main import main
 from calsync_operator.controller.runner import serve
-from calsync_operator.kube.connect import load_configuration
+from calsync_operator.kube.login import OperatorLogin
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_serve_runs_the_operator_with_probe_metrics_and_heartbeat(
             asyncio.run(
                 serve(
                     settings,
-                    load_configuration(str(kubeconfig))[0],
+                    OperatorLogin(str(kubeconfig)),
                     namespaces=["default"],
                     stop_flag=stop,
                     ready_flag=started,

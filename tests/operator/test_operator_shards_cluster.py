@@ -27,6 +27,7 @@ from calsync_operator.emulator import EmulatorServer
 from calsync_operator.google.endpoints import GoogleSettings
 from calsync_operator.kube.client import KubeApi, StatusConflict
 from calsync_operator.kube.connect import load_configuration
+from calsync_operator.kube.login import OperatorLogin
 from calsync_operator.settings import OperatorSettings
 from support.cluster import TestCluster
 from support.operator_thread import start_operator_thread
@@ -179,12 +180,14 @@ def test_reshard_with_overlap_then_delete_everything(world: ShardWorld) -> None:
     assert all(world.emulator.events(f"shard-tgt-{n}@example.com") == [] for n in range(count))
 
 
-def test_a_status_write_never_overwrites_a_newer_one(api: client.ApiClient, namespace: str) -> None:
+def test_a_status_write_never_overwrites_a_newer_one(
+    api: client.ApiClient, kubeconfig: str, namespace: str
+) -> None:
     custom = client.CustomObjectsApi(api)
     created: dict[str, Any] = custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, manifest(0)
     )  # type: ignore[assignment]
-    kube = KubeApi(api)
+    kube = KubeApi(OperatorLogin(kubeconfig))
     stale_version = created["metadata"]["resourceVersion"]
 
     async def write(current: dict[str, Any], desired: dict[str, Any], version: str | None) -> None:
@@ -228,8 +231,7 @@ def test_the_owner_takes_back_a_status_last_written_by_a_replica_that_is_gone(
         health_port=free_port(),
         metrics_port=free_port(),
     )
-    configuration = load_configuration(kubeconfig)[0]
-    stop, started, thread = start_operator_thread(settings, configuration, world.namespace)
+    stop, started, thread = start_operator_thread(settings, kubeconfig, world.namespace)
     try:
         assert started.wait(60)
         world.add_calendarsyncs(1)
@@ -237,7 +239,7 @@ def test_the_owner_takes_back_a_status_last_written_by_a_replica_that_is_gone(
 
         # The old generation's last write, as a replica of 3 shards would have made it.
         current = status_of(world)
-        kube = KubeApi(world.api)
+        kube = KubeApi(OperatorLogin(world.kubeconfig))
         write = guarded_status_write(current, {**current, "shard": "1/3"}, None)
         asyncio.run(kube.write_status(world.namespace, "cs-0", write.operations))
         lists = world.emulator.counters.calls("events.list")

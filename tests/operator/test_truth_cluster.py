@@ -80,7 +80,9 @@ class Cluster:
             settings = replace(
                 settings_for(self.emulator, webhook, mail), health_port=free_port(), metrics_port=free_port()
             )
-            stop, started, thread = start_operator_thread(settings, self.configuration, self.namespace)
+            stop, started, thread = start_operator_thread(
+                settings, self.test_cluster.kubeconfig, self.namespace
+            )
             try:
                 assert started.wait(30)
                 yield

@@ -46,9 +46,12 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from calsync_operator import process
-    from calsync_operator.controller.runner import configure_logging, serve
+
+    with process.hidden_official_client():  # kopf would import it: ~32 MB for nothing
+        from calsync_operator.controller.runner import configure_logging, serve
     from calsync_operator.errors import CliError, SettingsError
-    from calsync_operator.kube.connect import NoKubeConfig, load_configuration
+    from calsync_operator.kube.connect import NoKubeConfig
+    from calsync_operator.kube.login import OperatorLogin
     from calsync_operator.settings import OperatorSettings
 
     process.limit_malloc_arenas()  # before any I/O thread exists
@@ -58,12 +61,13 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         raise CliError(str(exc), hint="fix the environment variable and start again") from None
     configure_logging(settings)
+    login = OperatorLogin(args.kubeconfig)
     try:
-        configuration, _namespace = load_configuration(args.kubeconfig)
+        login()  # fail at start-up, with what was tried, when there is no way in
     except NoKubeConfig as exc:
         raise CliError(str(exc), hint="set KUBECONFIG or pass --kubeconfig") from None
     process.freeze_imports()
-    asyncio.run(serve(settings, configuration, namespaces=args.namespace))
+    asyncio.run(serve(settings, login, namespaces=args.namespace))
     return 0
 
 

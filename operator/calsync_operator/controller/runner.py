@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import kopf
-from kubernetes import client
 
 from calsync_operator import logs, metrics, process
 from calsync_operator.api.names import (
@@ -42,6 +41,7 @@ from calsync_operator.controller.rules.shard import Shard
 from calsync_operator.heartbeat import all_healthy, liveness_check, run_heartbeat
 from calsync_operator.kube import lean_bodies
 from calsync_operator.kube.client import KubeApi
+from calsync_operator.kube.login import Login
 from calsync_operator.mail import Mailer
 from calsync_operator.settings import OperatorSettings
 
@@ -107,10 +107,10 @@ def operator_memo(context: OperatorContext) -> kopf.Memo:
     return kopf.Memo({MEMO_CONTEXT: context})
 
 
-def make_context(settings: OperatorSettings, configuration: client.Configuration) -> OperatorContext:
+def make_context(settings: OperatorSettings, login: Login) -> OperatorContext:
     return OperatorContext(
         settings=settings,
-        kube=KubeApi(client.ApiClient(configuration)),
+        kube=KubeApi(login),
         mailer=Mailer.from_settings(settings),
     )
 
@@ -121,7 +121,7 @@ def configure_logging(settings: OperatorSettings) -> None:
 
 async def serve(
     settings: OperatorSettings,
-    configuration: client.Configuration,
+    login: Login,
     *,
     namespaces: Collection[str] = (),
     stop_flag: asyncio.Event | threading.Event | None = None,
@@ -133,7 +133,7 @@ async def serve(
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="calsync-io")
     )
-    context = make_context(settings, configuration)
+    context = make_context(settings, login)
     metrics.announce_shard(settings.shard, settings.shards)
     if settings.webhook_problem is not None:  # said once at start-up, and by PushActive=False
         logger.warning("Push is off: %s", settings.webhook_problem)
@@ -159,7 +159,7 @@ async def serve(
     lean_bodies.install()  # kopf keeps every object's last body: without managedFields
     try:
         await kopf.operator(
-            registry=build_registry(kube_configuration=configuration, shard=shard_of_settings(settings)),
+            registry=build_registry(login=login, shard=shard_of_settings(settings)),
             settings=kopf_settings(settings),
             memo=operator_memo(context),
             standalone=True,
@@ -170,6 +170,7 @@ async def serve(
             ready_flag=ready_flag,
         )
     finally:
+        await context.kube.close()
         trimming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await trimming

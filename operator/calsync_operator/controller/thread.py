@@ -67,6 +67,7 @@ def run_operator(
     """
     import kopf
 
+    from calsync_operator.controller.memory import MEMO_CONTEXT, OperatorContext
     from calsync_operator.kube import lean_bodies
 
     lean_bodies.install()  # as the operator process does
@@ -76,19 +77,25 @@ def run_operator(
     ready_flag = threading.Event()
     operator_kwargs = _with_scope(operator_kwargs, namespaces)
 
+    async def operate() -> None:
+        try:
+            await kopf.operator(
+                registry=registry,
+                settings=settings,
+                memo=memo,
+                vault=kube.kopf_vault(),
+                stop_flag=stop_flag,
+                ready_flag=ready_flag,
+                **operator_kwargs,
+            )
+        finally:  # the context's Kubernetes session belongs to this loop
+            context = memo.get(MEMO_CONTEXT)
+            if isinstance(context, OperatorContext):
+                await context.kube.close()
+
     def serve() -> None:
         try:
-            asyncio.run(
-                kopf.operator(
-                    registry=registry,
-                    settings=settings,
-                    memo=memo,
-                    vault=kube.kopf_vault(),
-                    stop_flag=stop_flag,
-                    ready_flag=ready_flag,
-                    **operator_kwargs,
-                )
-            )
+            asyncio.run(operate())
         except BaseException as exc:  # reported to the owner thread
             handle.error = exc
         finally:

@@ -33,6 +33,7 @@ from calsync_operator.demo.world import PART_OF, WebhookServer, World, demo_sett
 from calsync_operator.emulator import EmulatorServer
 from calsync_operator.errors import CliError
 from calsync_operator.kube.connect import Cluster, connect
+from calsync_operator.kube.login import connection_info, static_login
 
 CRD_NAME = f"{PLURAL}.{GROUP}"
 _WAIT_SECONDS = 30.0
@@ -219,15 +220,16 @@ def _namespace_and_crd(cluster: Cluster, say: Callable[[str], None]) -> Iterator
 
 def _running_parts(cluster: Cluster, namespace: str, emulator: EmulatorServer) -> Iterator[World]:
     configuration = cluster.api_client.configuration
+    login = static_login(connection_info(configuration))
     kube = ClusterKube(cluster)
     try:
         with WebhookServer(client.ApiClient(configuration), (namespace,)) as webhook:
             settings = demo_settings(webhook.url, emulator)
             with run_operator(
                 _OwnLogin(),
-                registry=build_registry(kube_configuration=configuration),
+                registry=build_registry(login=login),
                 settings=kopf_settings(settings),
-                memo=operator_memo(make_context(settings, configuration)),
+                memo=operator_memo(make_context(settings, login)),
                 namespaces=(namespace,),
                 startup_timeout=_WAIT_SECONDS,
             ) as operator:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
+import kopf
 import uvicorn
 import yaml
 from kubernetes import client
@@ -34,6 +35,7 @@ from calsync_operator.emulator.server import PortInUse, bind_socket
 from calsync_operator.errors import CliError
 from calsync_operator.google.client import GoogleCalendarClient
 from calsync_operator.google.endpoints import GoogleSettings
+from calsync_operator.kube.login import static_login
 from calsync_operator.settings import OperatorSettings
 from calsync_webhook.app import create_app
 from calsync_webhook.index import ChannelIndex
@@ -42,7 +44,7 @@ from calsync_webhook.settings import WebhookSettings
 from calsync_webhook.watcher import IndexWatcher
 
 if TYPE_CHECKING:  # kmock (the demo extra) loads only when the in-memory API runs
-    from calsync_operator.kubeemu import ThreadedKubeEmulator
+    pass
 
 NAMESPACE = "default"
 PART_OF = {PART_OF_LABEL: PART_OF_VALUE}
@@ -155,12 +157,12 @@ def running_world(emulator_port: int = 0) -> Iterator[World]:
         WebhookServer(kube.api_client()) as webhook,
     ):
         settings = demo_settings(webhook.url, emulator)
-        configuration = _kube_configuration(kube)
+        login = static_login(kopf.ConnectionInfo(server=kube.url))
         with run_operator(
             kube,
             registry=build_registry(),
             settings=kopf_settings(settings),
-            memo=operator_memo(make_context(settings, configuration)),
+            memo=operator_memo(make_context(settings, login)),
             namespaces=(NAMESPACE,),
             startup_timeout=_START_TIMEOUT,
         ) as operator:
@@ -195,7 +197,3 @@ def demo_settings(webhook_url: str, emulator: EmulatorServer) -> OperatorSetting
         channel_ttl_seconds=3600,
         retry_delay_seconds=1.0,
     )
-
-
-def _kube_configuration(kube: ThreadedKubeEmulator) -> client.Configuration:
-    return client.Configuration(host=kube.url)

@@ -1,34 +1,39 @@
-"""The operator's own Kubernetes calls, through the official ``kubernetes`` client.
+"""The operator's own Kubernetes calls, on kopf's HTTP library (aiohttp).
 
 kopf owns watching and handler bookkeeping; this adapter does the few writes a long-running
 sync worker needs outside of a handler's return (kopf applies a daemon's ``patch`` only when
 the daemon exits): the guarded status write at the end of a pass (a JSON patch whose
 ``test`` keeps it from overwriting a newer status), reading token Secrets in the
-CalendarSync's own namespace, and writing a rotated refresh token back. The client blocks, so
-every call runs in a thread. Secret values are never logged or put into exceptions.
+CalendarSync's own namespace, writing a rotated refresh token back, and the heartbeat's
+reachability probe. Secret values are never logged or put into exceptions.
 
-kopf and this adapter log in with the same ``kubernetes.client.Configuration``
-(``kube.connect.load_configuration``), so both talk to the same cluster as the same identity.
+Six REST calls do not justify the official ``kubernetes`` client in the operator process: it
+costs ~32 MB resident by being imported (``kube/login.py`` says why that matters), and it
+blocks, so every call took a thread. These calls are async, on one aiohttp session per event
+loop, built from the same ``kopf.ConnectionInfo`` kopf logs in with (``kube.login``: the same
+cluster, the same identity); a 401 logs in again once (a rotated ServiceAccount token), as
+kopf does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 import kopf
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from calsync_operator.api.names import GROUP, PLURAL, VERSION
+from calsync_operator.kube.login import Login
 
 logger = logging.getLogger(__name__)
-# The client logs response bodies at DEBUG — a Secret read would print the token JSON.
-logging.getLogger("kubernetes").setLevel(logging.INFO)
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -62,150 +67,176 @@ def decode_secret_data(data: Mapping[str, Any] | None) -> dict[str, str]:
     return {key: base64.b64decode(value).decode("utf-8", "replace") for key, value in (data or {}).items()}
 
 
-def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
-    """kopf's login for the same configuration (what kopf's ``login_via_client`` extracts)."""
-    header = configuration.get_api_key_with_prefix("BearerToken") or configuration.get_api_key_with_prefix(
-        "authorization"
-    )
-    parts = header.split(" ", 1) if header else []
-    scheme, token = (
-        (None, None) if not parts else (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
-    )
-    return kopf.ConnectionInfo(
-        server=configuration.host,
-        ca_path=configuration.ssl_ca_cert,
-        insecure=not configuration.verify_ssl,
-        username=configuration.username or None,
-        password=configuration.password or None,
-        scheme=scheme,
-        token=token,
-        certificate_path=configuration.cert_file,
-        private_key_path=configuration.key_file,
-    )
+@dataclass(frozen=True)
+class Answer:
+    """An API server's answer: the HTTP status, its reason and the decoded JSON body."""
+
+    status: int
+    reason: str
+    body: dict[str, Any] = field(repr=False)  # a Secret's values are in it
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def __str__(self) -> str:  # what a message says: never the body (a Secret's would be in it)
+        return f"HTTP {self.status} {self.reason}"
 
 
 class KubeApi:
-    """Async facade over the blocking client for the operator's few direct calls."""
+    """The operator's few direct calls, async; ``login`` is asked again after a 401."""
 
-    def __init__(self, api_client: client.ApiClient) -> None:
-        self._core = client.CoreV1Api(api_client)
-        self._custom = client.CustomObjectsApi(api_client)
+    def __init__(self, login: Login) -> None:
+        self._login = login
+        self._info: kopf.ConnectionInfo | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
 
     async def reachable(self) -> bool:
         """Whether the API server answers the discovery read of the CalendarSync API (allowed
         to every account; it fails too when the CRD is gone): the heartbeat's second opinion
         besides kopf's liveness endpoint."""
         try:
-            await asyncio.to_thread(
-                self._custom.get_api_resources, GROUP, VERSION, _request_timeout=PROBE_TIMEOUT
-            )
+            answer = await self._call("GET", f"/apis/{GROUP}/{VERSION}", time_limit=PROBE_TIMEOUT)
         except Exception as exc:  # any failure (HTTP, TLS, socket, timeout) means "not now"
             logger.warning("The Kubernetes API does not answer: %s", type(exc).__name__)
             return False
-        return True
+        if not answer.ok:
+            logger.warning("The Kubernetes API does not answer: %s", answer)
+        return answer.ok
 
     async def write_status(self, namespace: str, name: str, operations: list[dict[str, Any]]) -> None:
         """Apply a JSON patch to ``status`` whose ``test`` operations guard it
         (``rules/status.py``'s ``guarded_status_write``); raises ``StatusConflict`` when a test
         fails (422) or the object changed under a resourceVersion precondition (409)."""
-        try:
-            await asyncio.to_thread(
-                self._custom.patch_namespaced_custom_object_status,
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                name,
-                operations,
-                _content_type=JSON_PATCH,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                logger.debug("CalendarSync %s/%s is gone; status not written", namespace, name)
-                return
-            if exc.status in (409, 422):
-                raise StatusConflict(f"CalendarSync {namespace}/{name}: {_reason(exc)}") from None
-            raise KubeError(
-                f"Cannot write status of CalendarSync {namespace}/{name}: {_reason(exc)}"
-            ) from None
+        what = f"CalendarSync {namespace}/{name}"
+        answer = await self._call(
+            "PATCH", _calendarsync_path(namespace, name, "/status"), operations, JSON_PATCH, what=what
+        )
+        if answer.status == 404:
+            logger.debug("CalendarSync %s/%s is gone; status not written", namespace, name)
+        elif answer.status in (409, 422):
+            raise StatusConflict(f"{what}: {answer}")
+        elif not answer.ok:
+            raise KubeError(f"Cannot write status of {what}: {answer}")
 
     async def read_status(self, namespace: str, name: str) -> tuple[dict[str, Any], str] | None:
         """The CalendarSync's current status and resourceVersion, or None when it is gone."""
-        try:
-            found = await asyncio.to_thread(
-                self._custom.get_namespaced_custom_object_status,
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                name,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise KubeError(f"Cannot read CalendarSync {namespace}/{name}: {_reason(exc)}") from None
-        body: dict[str, Any] = found if isinstance(found, dict) else {}
-        metadata = body.get("metadata") or {}
-        return dict(body.get("status") or {}), str(metadata.get("resourceVersion") or "")
+        what = f"CalendarSync {namespace}/{name}"
+        answer = await self._call("GET", _calendarsync_path(namespace, name, "/status"), what=what)
+        if answer.status == 404:
+            return None
+        if not answer.ok:
+            raise KubeError(f"Cannot read {what}: {answer}")
+        metadata = answer.body.get("metadata") or {}
+        return dict(answer.body.get("status") or {}), str(metadata.get("resourceVersion") or "")
 
     async def remove_annotation(self, namespace: str, name: str, key: str) -> None:
         """Drop one annotation of a CalendarSync (a one-shot signal that was acted on)."""
+        what = f"CalendarSync {namespace}/{name}"
         body = {"metadata": {"annotations": {key: None}}}
-        try:
-            await asyncio.to_thread(
-                self._custom.patch_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                name,
-                body,
-                _content_type=MERGE_PATCH,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise KubeError(f"Cannot update CalendarSync {namespace}/{name}: {_reason(exc)}") from None
+        answer = await self._call("PATCH", _calendarsync_path(namespace, name), body, MERGE_PATCH, what=what)
+        if not answer.ok and answer.status != 404:
+            raise KubeError(f"Cannot update {what}: {answer}")
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """The Secret's decoded data, or None when it does not exist (or we may not read it)."""
-        try:
-            secret = await asyncio.to_thread(
-                self._core.read_namespaced_secret, name, namespace, _request_timeout=REQUEST_TIMEOUT
-            )
-        except ApiException as exc:
-            if exc.status in (403, 404):
-                return None
-            raise KubeError(f'Cannot read Secret "{name}" in namespace {namespace}: {_reason(exc)}') from None
-        return SecretData(namespace, name, _version(secret), decode_secret_data(secret.data))
+        what = f'Secret "{name}" in namespace {namespace}'
+        answer = await self._call("GET", _secret_path(namespace, name), what=what)
+        if answer.status in (403, 404):
+            return None
+        if not answer.ok:
+            raise KubeError(f"Cannot read {what}: {answer}")
+        return SecretData(namespace, name, _version(answer.body), decode_secret_data(answer.body.get("data")))
 
     async def write_secret_key(self, namespace: str, name: str, key: str, value: str) -> str:
         """Replace one key of a Secret (a rotated refresh token goes back where it came from);
         returns the Secret's new resourceVersion."""
+        what = f'Secret "{name}" in namespace {namespace}'
         body = {"data": {key: base64.b64encode(value.encode()).decode()}}
-        try:
-            secret = await asyncio.to_thread(
-                self._core.patch_namespaced_secret,
-                name,
-                namespace,
-                body,
-                _content_type=MERGE_PATCH,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
-        except ApiException as exc:
-            raise KubeError(
-                f'Cannot update Secret "{name}" in namespace {namespace}: {_reason(exc)}'
-            ) from None
-        return _version(secret)
+        answer = await self._call("PATCH", _secret_path(namespace, name), body, MERGE_PATCH, what=what)
+        if not answer.ok:
+            raise KubeError(f"Cannot update {what}: {answer}")
+        return _version(answer.body)
+
+    async def close(self) -> None:
+        """Close the session (the operator's shutdown); a later call opens a new one."""
+        session, self._session = self._session, None
+        if session is not None and self._loop is asyncio.get_running_loop():
+            await session.close()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        content_type: str | None = None,
+        *,
+        what: str = "the Kubernetes API",
+        time_limit: float = REQUEST_TIMEOUT,
+    ) -> Answer:
+        """One request; a 401 logs in again and repeats it once. A transport failure (refused,
+        TLS, timeout) is a ``KubeError`` naming ``what``."""
+        data = None if payload is None else json.dumps(payload).encode()
+        headers = {"Content-Type": content_type or "application/json", "Accept": "application/json"}
+        for attempt in (1, 2):
+            session, server = await self._session_now(relogin=attempt == 2)
+            try:
+                async with session.request(
+                    method,
+                    server + path,
+                    data=data,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=time_limit),
+                ) as response:
+                    if response.status == 401 and attempt == 1:
+                        continue
+                    raw = await response.read()
+                    body = json.loads(raw) if raw and response.content_type == "application/json" else {}
+                    return Answer(
+                        response.status, response.reason or "", body if isinstance(body, dict) else {}
+                    )
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                raise KubeError(f"Cannot reach the Kubernetes API for {what}: {type(exc).__name__}") from None
+        raise AssertionError("unreachable")  # the second attempt always returns or raises
+
+    async def _session_now(self, *, relogin: bool) -> tuple[aiohttp.ClientSession, str]:
+        """The session of the running loop (a new one for a new loop: tests and the demo run
+        the operator in several), logged in again when ``relogin`` (in a thread: reading the
+        token may run a kubeconfig's plugin). A session dropped by a new login is closed: its
+        credentials were refused."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._session, self._lock = loop, None, asyncio.Lock()
+        async with self._lock:
+            info = self._info
+            if relogin or info is None:
+                info = self._info = await asyncio.to_thread(self._login)
+                if self._session is not None:
+                    await self._session.close()
+                self._session = None
+            if self._session is None:
+                with warnings.catch_warnings():  # kopf warns about its own deprecated helper
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    auth = info.as_aiohttp_basic_auth()
+                self._session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(ssl=info.as_ssl_context()),
+                    headers=info.as_http_headers(),
+                    auth=auth,
+                    proxy=info.proxy_url,
+                    trust_env=info.trust_env,
+                )
+            return self._session, info.server.rstrip("/")
 
 
-def _version(secret: client.V1Secret) -> str:
-    metadata = secret.metadata
-    return str(metadata.resource_version or "") if metadata is not None else ""
+def _calendarsync_path(namespace: str, name: str, subresource: str = "") -> str:
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{PLURAL}/{quote(name)}{subresource}"
 
 
-def _reason(exc: ApiException) -> str:
-    # ApiException's str() includes response headers and body; the status and reason are enough.
-    return f"HTTP {exc.status} {exc.reason}"
+def _secret_path(namespace: str, name: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/secrets/{quote(name)}"
+
+
+def _version(body: Mapping[str, Any]) -> str:
+    return str((body.get("metadata") or {}).get("resourceVersion") or "")

@@ -209,6 +209,14 @@ class KubeEmulator(Objects):
         configuration = kubernetes.client.Configuration(host=self.url)
         return kubernetes.client.ApiClient(configuration)
 
+    def login(self) -> Any:
+        """How the operator's own calls (``kube.client.KubeApi``) log in here."""
+        import kopf
+
+        from calsync_operator.kube.login import static_login
+
+        return static_login(kopf.ConnectionInfo(server=self.url, default_namespace="default"))
+
     def kopf_vault(self) -> Any:
         """A pre-filled ``kopf`` credentials vault: pass as ``kopf.operator(vault=...)``."""
         import kopf

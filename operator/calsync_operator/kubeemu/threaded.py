@@ -192,6 +192,9 @@ class ThreadedKubeEmulator(Objects):
     def api_client(self) -> Any:
         return self.emulator.api_client()
 
+    def login(self) -> Any:
+        return self.emulator.login()
+
     def kopf_vault(self) -> Any:
         return self.emulator.kopf_vault()
 

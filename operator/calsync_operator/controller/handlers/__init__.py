@@ -17,31 +17,31 @@ types out. All of them are async and return None.
 
 from __future__ import annotations
 
+import asyncio
+
 import kopf
-from kubernetes import client
 
 from calsync_operator.api.names import GROUP, PART_OF_LABEL, PART_OF_VALUE, PLURAL, VERSION
 from calsync_operator.controller.handlers import resource, secrets, sharding, worker
 from calsync_operator.controller.rules.shard import Shard
-from calsync_operator.kube.client import connection_info
+from calsync_operator.kube.login import Login
 
 
-def build_registry(
-    *, kube_configuration: client.Configuration | None = None, shard: Shard | None = None
-) -> kopf.OperatorRegistry:
-    """Every calsync handler in a new registry. ``kube_configuration``: log kopf in with it
-    (the runner passes the one its own Kubernetes client uses); None keeps kopf's default login.
+def build_registry(*, login: Login | None = None, shard: Shard | None = None) -> kopf.OperatorRegistry:
+    """Every calsync handler in a new registry. ``login``: how kopf logs in (the runner passes
+    the one its own Kubernetes calls use; kopf asks again after a 401); None keeps kopf's
+    default login.
     ``shard``: this replica's shard (None: the only replica); every CalendarSync handler is
     filtered by it."""
     registry = kopf.OperatorRegistry()
     cr = (GROUP, VERSION, PLURAL)
 
-    if kube_configuration is not None:
-        configuration = kube_configuration
+    if login is not None:
+        log_in = login
 
         @kopf.on.login(registry=registry)
-        async def login(**_: object) -> kopf.ConnectionInfo:
-            return connection_info(configuration)
+        async def kopf_login(**_: object) -> kopf.ConnectionInfo:
+            return await asyncio.to_thread(log_in)  # may run a kubeconfig's plugin
 
     part_of = {PART_OF_LABEL: PART_OF_VALUE}
     kopf.on.event("", "v1", "secrets", labels=part_of, registry=registry)(secrets.token_secret_event)
