@@ -39,6 +39,7 @@ from calsync_operator.controller.rules.notices import (
     Notice,
     alert_mail,
     condition_notices,
+    merged,
 )
 from calsync_operator.controller.rules.outcomes import PassResult, SourceOutcome
 from calsync_operator.controller.rules.pass_request import ObjectRef, PassRequest
@@ -292,7 +293,7 @@ async def announce(
 ) -> None:
     """After the status is written: the pass's Events plus those of condition transitions, the
     alert mail of a Ready transition (``rules.notices`` decides: transitions only), the error count."""
-    for notice in [*notices, *condition_notices(before, after)]:
+    for notice in merged([*notices, *condition_notices(before, after)]):
         kopf.event(obj.body, type=notice.type, reason=notice.reason, message=notice.message)
     mail = alert_mail(before, after, namespace=obj.namespace, name=obj.name)
     if mail is not None and ctx.mailer is not None:

@@ -3,10 +3,10 @@
 ``load_configuration``: in a Pod (and no kubeconfig or context asked for) its ServiceAccount,
 else the kubeconfig — the same rules ``kubectl`` follows. The operator logs in without the
 official client (``kube/login.py``) and comes here only for a kubeconfig with an exec plugin.
-The webhook fails at start-up when it finds nothing; a person at a terminal (``connect``: ``auth``, ``check``) also
-gets which kubeconfig and context were tried, the namespace the current context points at
-(``kubectl``'s default), and one line instead of the official client's multi-line
-``ApiException`` or urllib3's retry traceback.
+The webhook fails at start-up when it finds nothing; a person at a terminal (``connect``:
+``auth``, ``check``) also gets which kubeconfig and context were tried, the namespace the
+current context points at (``kubectl``'s default), and one line instead of the official
+client's multi-line ``ApiException`` or urllib3's retry traceback.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import kopf
 from calsync_operator import metrics
 from calsync_operator.api.spec import CalendarSyncSpec, SpecError, parse_spec
 from calsync_operator.controller.memory import operator_context, resource_memory
+from calsync_operator.controller.rules.notices import merged
 from calsync_operator.controller.rules.pass_request import ObjectRef
 from calsync_operator.controller.rules.triggers import Observed, reconcile_request
 from calsync_operator.controller.sync_pass import report_invalid_spec, run_pass
@@ -82,7 +83,7 @@ async def delete(
     ctx.secret_watch.unregister(obj.namespace, name)
     metrics.forget_resource(obj.namespace, name, [source.key for source in parsed.sources])
     metrics.forget_ready(obj.namespace, name)
-    for notice in result.notices:
+    for notice in merged(result.notices):
         kopf.event(body, type=notice.type, reason=notice.reason, message=notice.message)
     if result.copies_deleted:
         kopf.info(

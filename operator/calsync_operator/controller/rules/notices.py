@@ -9,6 +9,10 @@ True again after having been False. Events: ``AuthExpired`` when ``Authenticated
 for that reason, ``SyncFailed`` when ``Ready`` turns False for any other reason,
 ``DeleteGuardTripped`` when ``DeleteGuard`` appears, ``Recovered`` when ``Ready`` returns to
 True. Channel events (created/renewed/stopped) come from the channel step, not from here.
+
+``merged``: a pass's notices of one reason become one Event (a new CalendarSync's
+``ChannelCreated`` names all its sources at once: at 1,000 CalendarSyncs of 2 sources that is
+1,000 API writes fewer at start-up), as long as the message fits what an Event shows.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ EVENT_CHANNEL_CREATED = "ChannelCreated"
 EVENT_CHANNEL_RENEWED = "ChannelRenewed"
 EVENT_CHANNEL_STOPPED = "ChannelStopped"
 EVENT_DELETES_CONFIRMED = "DeletesConfirmed"
+EVENT_MESSAGE_LIMIT = 1024  # kopf shortens longer Event messages (cuts out their middle)
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,25 @@ def alert_mail(before: Conditions, after: Conditions, *, namespace: str, name: s
             body=f"{where} is syncing again.\n\n{message}\n",
         )
     return None
+
+
+def merged(notices: Sequence[Notice], limit: int = EVENT_MESSAGE_LIMIT) -> list[Notice]:
+    """``notices`` with the messages of each (type, reason) joined into one notice, in the order
+    of their first appearance; a message that would grow past ``limit`` starts a new notice."""
+    groups: list[Notice] = []
+    open_group: dict[tuple[str, str], int] = {}  # (type, reason) → index in groups
+    for notice in notices:
+        key = (notice.type, notice.reason)
+        index = open_group.get(key)
+        if index is not None:
+            joined = f"{_sentence(groups[index].message)} {notice.message}"
+            if len(joined) <= limit:
+                groups[index] = Notice(notice.type, notice.reason, joined)
+                continue
+        open_group[key] = len(groups)
+        groups.append(notice)
+    return groups
+
+
+def _sentence(message: str) -> str:
+    return message if message.endswith((".", "!", "?")) else message + "."
