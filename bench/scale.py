@@ -287,11 +287,12 @@ def last_full_lists(world: World) -> dict[str, datetime]:
     return found
 
 
-def scheduled_full_lists(before: dict[str, datetime], since: datetime, until: datetime) -> int:
-    """Sources whose daily full re-list slot (``sync/rolling.py``) came between ``since`` and
-    ``until``, from their ``lastFullSyncTime`` before: full listings the schedule asks for
-    whether or not the operator restarted."""
-    return sum(1 for key, last in before.items() if since <= next_full_sync(last, key) <= until)
+def scheduled_full_lists(before: dict[str, datetime], until: datetime) -> int:
+    """Sources whose daily full re-list slot (``sync/rolling.py``) after their
+    ``lastFullSyncTime`` before the restart came by ``until``: full listings the schedule asks
+    for whether or not the operator restarted (a slot that passed shortly before the SIGKILL
+    waits for the source's next pass, which the new operator makes)."""
+    return sum(1 for key, last in before.items() if next_full_sync(last, key) <= until)
 
 
 def restart(world: World, round_: int, profile: str | None = None) -> tuple[float, float, float, int]:
@@ -300,7 +301,6 @@ def restart(world: World, round_: int, profile: str | None = None) -> tuple[floa
     the daily re-lists the schedule asked for meanwhile); ``profile``: py-spy the new operator,
     the webhook and the emulator into ``profile/restart``."""
     before = last_full_lists(world)
-    started_at = datetime.now(UTC)
     for operator in world.operators:
         world.stopped_operators_cpu += cpu_seconds(operator.process.pid)
         operator.process.stop(kill=True)
@@ -320,7 +320,7 @@ def restart(world: World, round_: int, profile: str | None = None) -> tuple[floa
         ready_s = time.monotonic() - began
         thread.join()
     full = world.metric("calsync_google_lists_total", kind="full")
-    return ready_s, burst_result[0], full, scheduled_full_lists(before, started_at, datetime.now(UTC))
+    return ready_s, burst_result[0], full, scheduled_full_lists(before, datetime.now(UTC))
 
 
 class PhaseLog:
