@@ -226,7 +226,11 @@ def start_operator(
     kubeconfig: str, namespace: str, emulator: Emulator, webhook_url: str, folder: Path, env: dict[str, str]
 ) -> Operator:
     operator = spawn_operator(kubeconfig, namespace, emulator, webhook_url, folder, env)
-    wait_until(lambda: operator.alive_and_healthy(), 60, "the operator")
+    try:
+        wait_until(lambda: operator.alive_and_healthy(), 60, "the operator")
+    except BaseException:
+        operator.process.stop()  # nobody else owns it yet
+        raise
     return operator
 
 
