@@ -20,6 +20,7 @@ import yaml
 from calsync_operator.kube.client import KubeApi, KubeError
 from calsync_operator.kube.connect import NoKubeConfig
 from calsync_operator.kube.login import OperatorLogin, static_login
+from support.certs import write_cert_files
 from support.cluster import TestCluster
 
 
@@ -68,6 +69,16 @@ def test_a_kubeconfig_with_an_exec_plugin_goes_through_the_official_loader(tmp_p
     kubeconfig = write_kubeconfig(tmp_path / "config", {"exec": plugin})
     info = OperatorLogin(str(kubeconfig))()
     assert (info.server, info.token) == ("https://k3s.example:6443", "from-the-plugin")
+
+
+def test_certificate_files_relative_to_the_kubeconfig_are_found_there(tmp_path: Path) -> None:
+    files = write_cert_files(tmp_path)
+    user = {"client-certificate": files.admin_cert.name, "client-key": files.admin_key.name}
+    info = OperatorLogin(str(write_kubeconfig(tmp_path / "config", user)))()
+    assert info.certificate_path is not None
+    assert info.private_key_path is not None
+    assert Path(info.certificate_path).read_bytes() == files.admin_cert.read_bytes()
+    assert Path(info.private_key_path).read_bytes() == files.admin_key.read_bytes()
 
 
 def test_no_usable_kubeconfig_says_what_was_tried(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ without a client library, and keeps the official client out of the process:
   ``~/.kube/config``): server, CA, client certificate and key (files or inline data), token or
   basic auth;
 - a kubeconfig whose user authenticates any other way (an ``exec`` plugin, an auth provider
-  without a cached token) goes through the official client's loader
+  without a cached token), that names certificate files relative to itself, or that kopf's
+  loader cannot read goes through the official client's loader
   (``kube.connect.load_configuration``): it runs the plugin, at the cost of the import.
 
 ``process.hidden_official_client`` keeps kopf from importing the official client on its own.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import kopf
+import yaml
 
 if TYPE_CHECKING:
     from kubernetes.client import Configuration
@@ -83,9 +85,9 @@ class OperatorLogin:
         with _kubeconfig_env(self.kubeconfig):
             try:
                 info = kopf.login_with_kubeconfig(settings=settings)
-            except (OSError, KeyError, TypeError, ValueError, kopf.LoginError):
+            except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError, kopf.LoginError):
                 info = None  # the official loader says precisely what is wrong
-        if info is not None and has_credentials(info):
+        if info is not None and has_credentials(info) and not relative_files(info):
             return info
         return _official_login(self.kubeconfig)
 
@@ -99,6 +101,13 @@ def has_credentials(info: kopf.ConnectionInfo) -> bool:
         or info.certificate_data
         or info.server.startswith("http://")  # no TLS, no credentials: a test API server
     )
+
+
+def relative_files(info: kopf.ConnectionInfo) -> bool:
+    """Whether ``info`` names a file relative to its kubeconfig (kopf's loader would look for it
+    in the working directory; the official loader resolves it like ``kubectl``)."""
+    paths = (info.ca_path, info.certificate_path, info.private_key_path)
+    return any(path is not None and not os.path.isabs(os.path.expanduser(path)) for path in paths)
 
 
 def _service_address(info: kopf.ConnectionInfo) -> kopf.ConnectionInfo:
