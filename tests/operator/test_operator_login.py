@@ -19,7 +19,7 @@ import yaml
 
 from calsync_operator.kube.client import KubeApi, KubeError
 from calsync_operator.kube.connect import NoKubeConfig
-from calsync_operator.kube.login import OperatorLogin, static_login
+from calsync_operator.kube.login import OperatorLogin, service_address, static_login
 from support.certs import write_cert_files
 from support.cluster import TestCluster
 
@@ -121,3 +121,19 @@ def test_a_refused_token_logs_in_again_once(cluster: TestCluster) -> None:
 
     asyncio.run(check())
     assert len(logins) == 2
+
+
+def test_in_a_pod_the_api_server_address_comes_from_the_service_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # kopf's ServiceAccount loader reads the token and CA files of a Pod and names the Service by
+    # its DNS name; the address kubelet puts into the environment works without cluster DNS.
+    found = kopf.ConnectionInfo(server="https://kubernetes.default.svc", token="sa-token")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.43.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    assert service_address(found).server == "https://10.43.0.1:443"
+    assert service_address(found).token == "sa-token"
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "fd00::1")
+    assert service_address(found).server == "https://[fd00::1]:443"
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
+    assert service_address(found).server == "https://kubernetes.default.svc"

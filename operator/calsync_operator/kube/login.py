@@ -81,7 +81,7 @@ class OperatorLogin:
         if self.kubeconfig is None and os.path.exists(SERVICE_ACCOUNT_TOKEN):
             info = kopf.login_with_service_account(settings=settings)
             if info is not None:
-                return _service_address(info)
+                return service_address(info)
         with _kubeconfig_env(self.kubeconfig):
             try:
                 info = kopf.login_with_kubeconfig(settings=settings)
@@ -110,7 +110,8 @@ def relative_files(info: kopf.ConnectionInfo) -> bool:
     return any(path is not None and not os.path.isabs(os.path.expanduser(path)) for path in paths)
 
 
-def _service_address(info: kopf.ConnectionInfo) -> kopf.ConnectionInfo:
+def service_address(info: kopf.ConnectionInfo) -> kopf.ConnectionInfo:
+    """``info`` with the API server's address from the Pod's environment, where kubelet put it."""
     host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
     if not host or not port:
         return info  # kopf's default: https://kubernetes.default.svc
