@@ -82,17 +82,19 @@ class ManagedCredentials:
 
     def __init__(self, token_json: str, *, source: str, token_uri: str | None = None) -> None:
         self.source = source
-        self._info = _parse_token_json(token_json, source)
-        uri = token_uri or self._info.get("token_uri") or GOOGLE_TOKEN_URI
+        info = _parse_token_json(token_json, source)  # not kept: google-auth keeps what it needs
+        # The Secret's own token URI, written back with a rotated token (not ``token_uri``).
+        self._secret_token_uri: str = info.get("token_uri") or GOOGLE_TOKEN_URI
+        uri = token_uri or info.get("token_uri") or GOOGLE_TOKEN_URI
         try:
-            creds = _TrackedCredentials.from_authorized_user_info(self._info)  # type: ignore[no-untyped-call]
+            creds = _TrackedCredentials.from_authorized_user_info(info)  # type: ignore[no-untyped-call]
         except ValueError as exc:  # missing refresh_token / client_id / client_secret
             raise TokenJsonInvalid(f"{source}: {exc} {_AUTH_HINT}") from None
         self.credentials: _TrackedCredentials = creds.with_token_uri(uri)
         self.credentials._calsync_lock = threading.Lock()
-        self._saved_refresh_token: str = self._info["refresh_token"]
+        self._saved_refresh_token: str = info["refresh_token"]
         # Identifies the OAuth grant (client + refresh token) for sharing a rate-limit bucket.
-        self.key = f"{self._info.get('client_id')}:{self._saved_refresh_token}"
+        self.key = f"{info.get('client_id')}:{self._saved_refresh_token}"
 
     @property
     def refused(self) -> bool:
@@ -115,7 +117,7 @@ class ManagedCredentials:
         if not current or current == self._saved_refresh_token:
             return None
         data: dict[str, Any] = json.loads(self.credentials.to_json())  # type: ignore[no-untyped-call]
-        data["token_uri"] = self._info.get("token_uri") or GOOGLE_TOKEN_URI
+        data["token_uri"] = self._secret_token_uri
         return json.dumps(data)
 
     def mark_written_back(self, token_json: str) -> None:
